@@ -1,0 +1,21 @@
+"""skembed: scikit-learn-compatible text embeddings and attention classifiers on PyTorch."""
+
+__version__ = "0.1.0"
+
+from ._base import SkembedVersionWarning
+from ._text import Tokenizer
+from ._vocab import Vocabulary
+from .pooling import DocumentPooler, pool
+from .vectors import WordVectors
+from .word2vec import Word2VecVectorizer
+
+__all__ = [
+    "__version__",
+    "DocumentPooler",
+    "SkembedVersionWarning",
+    "Tokenizer",
+    "Vocabulary",
+    "Word2VecVectorizer",
+    "WordVectors",
+    "pool",
+]

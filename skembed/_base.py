@@ -1,0 +1,202 @@
+"""What every skembed estimator shares: text parameters, input checks, the
+torch context (threads, device, seed), progress bars, fitted-state handling and
+pickling. Only this module touches torch's thread count, devices and seeds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import numbers
+import warnings
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ._corpus import encode_corpus
+from ._text import Tokenizer
+from .pooling import POOLING_MODES, DocumentPooler
+
+__all__ = ["SkembedVersionWarning", "BaseTextEstimator", "BaseEmbeddingVectorizer", "torch_context"]
+
+
+class SkembedVersionWarning(UserWarning):
+    """A pickled estimator was made by another skembed version than the one loading it."""
+
+
+def _version():
+    from . import __version__
+    return __version__
+
+
+def resolve_n_jobs(n_jobs) -> int:
+    """Torch threads for ``n_jobs``: None means 1 (as in scikit-learn), -1 all cores,
+    -2 all but one, and so on."""
+    if n_jobs is None:
+        return 1
+    n_jobs = int(n_jobs)
+    if n_jobs == 0:
+        raise ValueError("n_jobs == 0 has no meaning; use None, a positive number or -1")
+    if n_jobs < 0:
+        import joblib
+        return max(joblib.cpu_count() + 1 + n_jobs, 1)
+    return n_jobs
+
+
+def resolve_device(device) -> torch.device:
+    """A ``torch.device`` for ``device``, with a clear error when it is not available."""
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"device={device!r} is not a device torch knows: {exc}") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device={device!r} was requested but torch finds no CUDA GPU; use device='cpu'")
+    if dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device={device!r} was requested but MPS is not available; use device='cpu'")
+    return dev
+
+
+@contextlib.contextmanager
+def torch_context(n_jobs, device, random_state):
+    """Set torch's threads for the duration of a fit and restore them afterwards.
+
+    Yields ``(device, seed)``: ``seed`` is an int drawn from ``random_state``
+    that seeds every generator the fit uses, so that the same ``random_state``
+    and ``n_jobs`` give the same result.
+    """
+    dev = resolve_device(device)
+    seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+    previous = torch.get_num_threads()
+    torch.set_num_threads(resolve_n_jobs(n_jobs))
+    try:
+        yield dev, seed
+    finally:
+        torch.set_num_threads(previous)
+
+
+def make_generator(device: torch.device, seed: int) -> torch.Generator:
+    gen = torch.Generator(device=device)
+    gen.manual_seed(seed)
+    return gen
+
+
+def progress_bar(verbose, total, desc, unit="word"):
+    """A tqdm bar when ``verbose`` is truthy, else a no-op stand-in."""
+    if verbose:
+        from tqdm.auto import tqdm
+        return tqdm(total=total, desc=desc, unit=unit, unit_scale=True, leave=verbose > 1)
+    return contextlib.nullcontext(_NoBar())
+
+
+class _NoBar:
+    def update(self, n=1):
+        pass
+
+    def set_postfix(self, *args, **kwargs):
+        pass
+
+
+_TEXT_CONSTRAINTS = {
+    "lowercase": ["boolean"],
+    "token_pattern": [str],
+    "tokenizer": [callable, None],
+    "n_jobs": [Interval(numbers.Integral, None, None, closed="neither"), None],
+    "device": [str, torch.device],
+    "random_state": ["random_state"],
+    "verbose": ["verbose"],
+}
+
+
+class BaseTextEstimator(BaseEstimator):
+    """Base of every skembed estimator: parameters, tags, fitted state and pickling."""
+
+    _parameter_constraints: dict = dict(_TEXT_CONSTRAINTS)
+
+    def _make_tokenizer(self) -> Tokenizer:
+        return Tokenizer(lowercase=self.lowercase, token_pattern=self.token_pattern,
+                         tokenizer=self.tokenizer)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False
+        tags.input_tags.string = True
+        tags.non_deterministic = False
+        return tags
+
+    def _set_fitted(self, **attrs):
+        """Install all fitted attributes at once, at the end of a fit, so that a
+        fit interrupted earlier (KeyboardInterrupt) leaves the previous state."""
+        self.__dict__.update(attrs)
+
+    def _check_fitted(self):
+        check_is_fitted(self, self._fitted_marker)
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state["_skembed_version"] = _version()
+        return state
+
+    def __setstate__(self, state):
+        version = state.pop("_skembed_version", None)
+        if version is not None and version != _version():
+            warnings.warn(
+                f"this {type(self).__name__} was saved with skembed {version} and is loaded with "
+                f"skembed {_version()}; results may differ", SkembedVersionWarning, stacklevel=2)
+        super().__setstate__(state)
+
+
+class BaseEmbeddingVectorizer(TransformerMixin, BaseTextEstimator):
+    """Shared face of the word-embedding vectorizers (Word2Vec, GloVe).
+
+    Subclasses train word vectors in ``fit``; this class turns documents into
+    pooled document vectors and names the output features.
+    """
+
+    _parameter_constraints: dict = {
+        **_TEXT_CONSTRAINTS,
+        "vector_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "min_count": [Interval(numbers.Integral, 1, None, closed="left")],
+        "max_vocab_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "pooling": [StrOptions(set(POOLING_MODES))],
+        "epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+    }
+    _fitted_marker = "wv_"
+
+    def _finish_fit(self, wv, vocab, corpus, history, **extra):
+        """Fit the pooler on the training corpus and install the fitted state."""
+        pooler = DocumentPooler(self.pooling).fit(corpus, wv.vectors, vocab.counts, vocab.doc_freq, vocab.n_docs)
+        self._set_fitted(wv_=wv, vocabulary_=dict(vocab.key_to_index), history_=history,
+                         pooler_=pooler, n_features_out_=self._n_out(wv.vector_size), **extra)
+
+    def _n_out(self, d):
+        return 2 * d if self.pooling == "mean_max" else d
+
+    def transform(self, X):
+        """Pool each document's known word vectors into one vector.
+
+        Parameters
+        ----------
+        X : iterable of str or of lists of str
+
+        Returns
+        -------
+        ndarray of float32, shape (n_documents, n_features_out_)
+            Zero rows for documents without known words.
+        """
+        self._check_fitted()
+        corpus = encode_corpus(X, self._make_tokenizer(), self.wv_.key_to_index)
+        return self.pooler_.transform(corpus, self.wv_.vectors)
+
+    def get_feature_names_out(self, input_features=None):
+        """``<classname><i>`` for each output column, as scikit-learn's decompositions name theirs."""
+        self._check_fitted()
+        prefix = type(self).__name__.lower()
+        return np.asarray([f"{prefix}{i}" for i in range(self.n_features_out_)], dtype=object)
+
+    @property
+    def _n_features_out(self):
+        return self.n_features_out_

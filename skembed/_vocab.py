@@ -1,0 +1,122 @@
+"""The vocabulary: word counts, pruning, and the sampling tables trainers need."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["Vocabulary"]
+
+
+class Vocabulary:
+    """Words ordered by decreasing frequency, with their counts.
+
+    Build one with :meth:`from_counts` (or with ``skembed._corpus.scan_corpus``,
+    which counts a stream of documents in one pass). Special tokens such as a
+    padding and an unknown-word id come first, with a count of zero.
+
+    Attributes
+    ----------
+    index_to_key : list of str
+    key_to_index : dict of str to int
+    counts : ndarray of int64, shape (n_words,)
+        Corpus frequency of each word (0 for special tokens).
+    doc_freq : ndarray of int64, shape (n_words,)
+        Number of documents each word occurs in.
+    n_docs : int
+        Number of documents the counts come from.
+    n_specials : int
+        Number of special tokens at the start of the vocabulary.
+    """
+
+    def __init__(self, index_to_key, counts, doc_freq=None, n_docs=0, n_specials=0):
+        self.index_to_key = list(index_to_key)
+        self.key_to_index = {k: i for i, k in enumerate(self.index_to_key)}
+        if len(self.key_to_index) != len(self.index_to_key):
+            raise ValueError("vocabulary keys must be unique")
+        self.counts = np.asarray(counts, dtype=np.int64)
+        self.doc_freq = (np.asarray(doc_freq, dtype=np.int64) if doc_freq is not None
+                         else (self.counts > 0).astype(np.int64))
+        if self.counts.shape != (len(self.index_to_key),) or self.doc_freq.shape != self.counts.shape:
+            raise ValueError("counts and doc_freq must have one entry per key")
+        self.n_docs = int(n_docs)
+        self.n_specials = int(n_specials)
+
+    @classmethod
+    def from_counts(cls, keys, counts, doc_freq=None, n_docs=0, *, min_count=1,
+                    max_vocab_size=None, specials=()):
+        """Keep words with ``count >= min_count`` (the ``max_vocab_size`` most frequent).
+
+        Ties in frequency keep the order in which the words were first seen.
+
+        Returns
+        -------
+        vocab : Vocabulary
+        kept : ndarray of int64
+            Positions in ``keys`` of the kept words, in vocabulary order (after
+            the special tokens), so that callers can remap provisional ids.
+        """
+        counts = np.asarray(counts, dtype=np.int64)
+        doc_freq = counts.clip(max=1) if doc_freq is None else np.asarray(doc_freq, dtype=np.int64)
+        order = np.argsort(-counts, kind="stable")
+        order = order[counts[order] >= min_count]
+        if max_vocab_size is not None:
+            order = order[:max(int(max_vocab_size) - len(specials), 0)]
+        keys = list(keys)
+        words = [keys[i] for i in order]
+        clash = set(specials).intersection(words)
+        if clash:
+            raise ValueError(f"special tokens {sorted(clash)} also occur as words in the corpus")
+        zeros = np.zeros(len(specials), dtype=np.int64)
+        vocab = cls(list(specials) + words, np.concatenate([zeros, counts[order]]),
+                    np.concatenate([zeros, doc_freq[order]]), n_docs=n_docs, n_specials=len(specials))
+        return vocab, order
+
+    def __len__(self):
+        return len(self.index_to_key)
+
+    def __contains__(self, key):
+        return key in self.key_to_index
+
+    @property
+    def total_words(self) -> int:
+        """Number of corpus tokens that are in the vocabulary."""
+        return int(self.counts.sum())
+
+    def keep_probabilities(self, sample: float) -> np.ndarray:
+        """Probability of keeping each occurrence under frequent-word subsampling.
+
+        Uses word2vec's formula: with ``t = sample * total_words``, a word seen
+        ``c`` times is kept with probability ``min(1, (sqrt(c / t) + 1) * t / c)``.
+        ``sample=0`` keeps everything.
+        """
+        counts = self.counts.astype(np.float64)
+        if not sample or sample <= 0:
+            return np.ones(len(self), dtype=np.float32)
+        threshold = sample * max(self.total_words, 1) if sample < 1.0 else float(sample)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            p = (np.sqrt(counts / threshold) + 1.0) * (threshold / counts)
+        p[counts == 0] = 1.0
+        return np.minimum(p, 1.0).astype(np.float32)
+
+    def negative_distribution(self, ns_exponent: float) -> np.ndarray:
+        """Negative-sampling probabilities, proportional to ``count ** ns_exponent``."""
+        weights = self.counts.astype(np.float64) ** ns_exponent
+        weights[self.counts == 0] = 0.0
+        total = weights.sum()
+        if total <= 0:
+            raise ValueError("cannot build a negative-sampling distribution from an empty vocabulary")
+        return weights / total
+
+    def negative_table(self, ns_exponent: float, size: int = 10_000_000) -> np.ndarray:
+        """A table of word ids in which each word fills a share proportional to
+        its negative-sampling probability: drawing a uniform index into it is a
+        draw from the distribution, much faster than ``multinomial``."""
+        p = self.negative_distribution(ns_exponent)
+        size = int(max(size, 1000))
+        bounds = np.round(np.cumsum(p) * size).astype(np.int64)
+        bounds[-1] = size
+        return np.repeat(np.arange(len(p), dtype=np.int64),
+                         np.diff(np.concatenate([[0], bounds]))).astype(np.int32)
+
+    def __repr__(self):
+        return f"Vocabulary(n_words={len(self)}, n_docs={self.n_docs}, total_words={self.total_words})"

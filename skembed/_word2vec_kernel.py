@@ -1,0 +1,272 @@
+"""The word2vec training kernel (skip-gram and CBOW with negative sampling) in torch.
+
+Knows nothing of scikit-learn: it takes a flat id array with document offsets,
+a vocabulary's tables and plain numbers, and updates two weight matrices.
+
+How a batch is done
+-------------------
+Each epoch subsamples frequent words (word2vec's keep probabilities), then walks
+the kept tokens in batches of ``batch_size`` consecutive centre positions. The
+rows of the span ``[start - window, stop + window)`` are gathered once; each
+window offset ``j`` is then a shifted *view* of that block, so gathers and
+scatter-adds cost about one row per token instead of one per (centre, context)
+pair. Window offsets are masked by the centre's shrunk window (``b`` uniform in
+``[0, window)`` as in word2vec) and by document boundaries.
+
+Negatives are drawn per centre: ``negative`` words from the unigram^0.75
+table, shared by all of that centre's context pairs (Ji et al., 2016, share
+negatives across a window the same way), each weighted by the centre's number
+of pairs so that the expected gradient equals word2vec's ``negative`` draws per
+pair. (One draw shared by a whole batch was tried first: each drawn row then
+receives thousands of summed updates in one step and training diverges.)
+CBOW predicts once per centre, so its negatives are exactly word2vec's.
+
+The scatter of the span's gradients (each output row gets contributions from
+up to ``2 * window`` centres) is an overlap-add, done as one batched matrix
+product over an unfolded view and a strided diagonal view of the weights.
+
+Gradients of a batch are summed and applied with ``scatter_add_`` at the end
+of the batch, with the linearly decaying learning rate of word2vec. Sequential
+word2vec updates of a frequent row saturate as the row moves; a batch sums them
+from stale values, which overshoots. In skip-gram, where a frequent word collects
+dozens of contributions per batch, each row's summed weight is therefore capped
+at ``row_update_cap`` occurrences (rows seen fewer times, the vast majority, are
+untouched).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+__all__ = ["Word2VecConfig", "Word2VecKernel"]
+
+
+@dataclass
+class Word2VecConfig:
+    vector_size: int = 100
+    window: int = 5
+    algorithm: str = "skipgram"
+    negative: int = 5
+    alpha: float = 0.025
+    min_alpha: float = 1e-4
+    shrink_windows: bool = True
+    batch_size: int = 1024
+    row_update_cap: float = 16.0
+
+
+@dataclass
+class EpochStats:
+    loss: float = 0.0
+    words: int = 0
+    seconds: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+
+class Word2VecKernel:
+    """Holds the input and output matrices and trains them on corpora.
+
+    Parameters
+    ----------
+    config : Word2VecConfig
+    keep_prob : ndarray of float32, (n_words,)
+        Subsampling keep probability of each word.
+    neg_table : ndarray of int32
+        Unigram^0.75 table for drawing negatives by uniform index.
+    device : torch.device
+    generator : torch.Generator on ``device``
+    w_in, w_out : ndarray, optional
+        Existing weights to continue from (``partial_fit``).
+    """
+
+    def __init__(self, config, keep_prob, neg_table, device, generator, w_in=None, w_out=None, seed=0):
+        self.cfg = config
+        self.device = device
+        self.gen = generator
+        n_words = len(keep_prob)
+        d = config.vector_size
+        if w_in is None:
+            # word2vec's initialisation: input uniform in [-0.5/d, 0.5/d), output zero
+            w_in = (torch.rand(n_words, d, generator=generator, device=device) - 0.5) / d
+            w_out = torch.zeros(n_words, d, device=device)
+        else:
+            w_in = torch.as_tensor(np.asarray(w_in, np.float32), device=device).clone()
+            w_out = torch.as_tensor(np.asarray(w_out, np.float32), device=device).clone()
+        self.w_in, self.w_out = w_in, w_out
+        self.keep_prob = torch.as_tensor(keep_prob, dtype=torch.float32, device=device)
+        self.neg_table = torch.as_tensor(neg_table, dtype=torch.int64, device=device)
+
+    # ------------------------------------------------------------------ helpers
+    def _subsample(self, ids, doc):
+        keep = torch.rand(ids.shape[0], generator=self.gen, device=self.device) < self.keep_prob[ids]
+        return ids[keep], doc[keep]
+
+    def _padded(self, ids, doc):
+        w = self.cfg.window
+        pad_ids = torch.zeros(w, dtype=ids.dtype, device=self.device)
+        pad_doc = torch.full((w,), -1, dtype=doc.dtype, device=self.device)
+        return torch.cat([pad_ids, ids, pad_ids]), torch.cat([pad_doc, doc, pad_doc])
+
+    def _window_mask(self, doc_ext, start, n):
+        """(n, 2w) bool mask of valid context slots of centres start..start+n."""
+        w = self.cfg.window
+        span = doc_ext[start:start + n + 2 * w]
+        slots = span.unfold(0, 2 * w + 1, 1)                      # (n, 2w+1) view
+        centre_doc = slots[:, w:w + 1]
+        same = slots == centre_doc
+        offs = self._offsets_abs                                   # (2w+1,)
+        if self.cfg.shrink_windows:
+            reduced = w - torch.randint(0, w, (n, 1), generator=self.gen, device=self.device)
+            mask = same & (offs <= reduced)
+        else:
+            mask = same
+        mask[:, w] = False
+        return mask
+
+    # ------------------------------------------------------------------ training
+    def train(self, corpus_ids, corpus_offsets, epochs, total_words, words_done, on_batch=None):
+        """Train ``epochs`` passes over a corpus. Returns a list of EpochStats.
+
+        ``total_words`` / ``words_done`` drive the linear learning-rate decay
+        across all epochs (and across ``partial_fit`` calls).
+        """
+        cfg = self.cfg
+        w = cfg.window
+        dev = self.device
+        ids_all = torch.as_tensor(corpus_ids, dtype=torch.int64, device=dev)
+        lengths = torch.as_tensor(np.diff(corpus_offsets), dtype=torch.int64, device=dev)
+        doc_all = torch.repeat_interleave(torch.arange(len(lengths), device=dev), lengths)
+        self._offsets_abs = (torch.arange(2 * w + 1, device=dev) - w).abs()
+        n_raw = int(ids_all.shape[0])
+        step = self._sg_step if cfg.algorithm == "skipgram" else self._cbow_step
+        history = []
+        for _ in range(epochs):
+            t0 = time.perf_counter()
+            ids, doc = self._subsample(ids_all, doc_all)
+            ids_ext, doc_ext = self._padded(ids, doc)
+            n_kept = int(ids.shape[0])
+            loss = torch.zeros((), dtype=torch.float64, device=dev)
+            for start in range(0, n_kept, cfg.batch_size):
+                n = min(cfg.batch_size, n_kept - start)
+                # raw words this batch stands for, for the learning rate and progress
+                raw = n_raw * n / max(n_kept, 1)
+                progress = min(words_done / max(total_words, 1), 1.0)
+                lr = cfg.alpha - (cfg.alpha - cfg.min_alpha) * progress
+                loss += step(ids_ext, doc_ext, start, n, lr)
+                words_done += raw
+                if on_batch is not None:
+                    on_batch(raw)
+            if n_kept == 0:
+                words_done += n_raw
+            history.append(EpochStats(loss=float(loss), words=n_raw, seconds=time.perf_counter() - t0))
+        return history, words_done
+
+    def _negatives(self, n):
+        k = self.cfg.negative
+        pick = torch.randint(0, self.neg_table.shape[0], (n * k,), generator=self.gen, device=self.device)
+        return self.neg_table[pick]
+
+    @staticmethod
+    def _scatter_add(matrix, rows, values):
+        # scatter_add_ is about twice as fast as index_add_ on CPU
+        matrix.scatter_add_(0, rows.unsqueeze(1).expand(-1, values.shape[1]), values)
+
+    def _damping(self, rows):
+        """Scale for each update of a row drawn ``c`` times in a batch: ``min(1, T / c)``.
+
+        Sequential word2vec updates of a row saturate as it moves; a batch sums
+        them from stale values. Capping a row's summed weight at ``T`` draws keeps
+        large batches stable (rare rows, the great majority, are untouched).
+        """
+        cap = self.cfg.row_update_cap
+        if not cap:
+            return torch.ones_like(rows, dtype=self.w_in.dtype)
+        counts = torch.bincount(rows, minlength=0).to(self.w_in.dtype)
+        return (cap / counts[rows]).clamp(max=1.0)
+
+    def _negative_scores(self, h, n):
+        """Draw ``negative`` words per centre; return ids, their output rows and scores."""
+        k, d = self.cfg.negative, self.cfg.vector_size
+        negs = self._negatives(n)
+        u = self.w_out.index_select(0, negs).view(n, k, d)
+        s_neg = torch.bmm(h.unsqueeze(1), u.transpose(1, 2)).squeeze(1)  # (n, k)
+        return negs, u, s_neg
+
+    def _sg_step(self, ids_ext, doc_ext, start, n, lr):
+        """Skip-gram: the centre's input vector predicts each context's output vector."""
+        w, d = self.cfg.window, self.cfg.vector_size
+        span_ids = ids_ext[start:start + n + 2 * w]
+        centres = span_ids[w:w + n]
+        mask = self._window_mask(doc_ext, start, n).to(self.w_in.dtype)   # (n, 2w+1)
+        h = self.w_in.index_select(0, centres)                            # (n, d)
+        e = self.w_out.index_select(0, span_ids)                          # (n+2w, d)
+        e_win = e.unfold(0, 2 * w + 1, 1)                                 # (n, d, 2w+1) view
+        scores = torch.bmm(h.unsqueeze(1), e_win).squeeze(1)              # (n, 2w+1)
+        n_pairs = mask.sum(1, keepdim=True)
+        negs, u, s_neg = self._negative_scores(h, n)
+        loss = -(F.logsigmoid(scores) * mask).sum() - (F.logsigmoid(-s_neg) * n_pairs).sum()
+        # learning-rate-scaled derivatives of the log-likelihood w.r.t. the scores
+        g_pos = torch.sigmoid(-scores) * mask * lr
+        g_neg = torch.sigmoid(s_neg) * (n_pairs * -lr)
+        g_h = window_sum(e_win, g_pos) + torch.bmm(g_neg.unsqueeze(1), u).squeeze(1)
+        g_h = g_h * self._damping(centres).unsqueeze(1)
+        self._scatter_add(self.w_out, span_ids, overlap_add(h, g_pos, w) * self._damping(span_ids).unsqueeze(1))
+        g_neg = g_neg * self._damping(negs).view(n, -1)
+        self._scatter_add(self.w_out, negs, (g_neg.unsqueeze(2) * h.unsqueeze(1)).view(-1, d))
+        self._scatter_add(self.w_in, centres, g_h)
+        return loss.double()
+
+    def _cbow_step(self, ids_ext, doc_ext, start, n, lr):
+        """CBOW: the mean of the context input vectors predicts the centre's output vector."""
+        w, d = self.cfg.window, self.cfg.vector_size
+        span_ids = ids_ext[start:start + n + 2 * w]
+        centres = span_ids[w:w + n]
+        mask = self._window_mask(doc_ext, start, n).to(self.w_in.dtype)   # (n, 2w+1)
+        count = mask.sum(1, keepdim=True)
+        valid = (count > 0).to(mask.dtype)
+        e = self.w_in.index_select(0, span_ids)                           # (n+2w, d)
+        e_win = e.unfold(0, 2 * w + 1, 1)                                 # (n, d, 2w+1)
+        h = window_sum(e_win, mask / count.clamp(min=1))                  # context means
+        u_c = self.w_out.index_select(0, centres)
+        s_pos = (h * u_c).sum(1, keepdim=True)
+        negs, u, s_neg = self._negative_scores(h, n)
+        loss = -(F.logsigmoid(s_pos) * valid).sum() - (F.logsigmoid(-s_neg) * valid).sum()
+        g_pos = torch.sigmoid(-s_pos) * valid * lr                        # (n, 1)
+        g_neg = torch.sigmoid(s_neg) * (valid * -lr)                      # (n, k)
+        g_h = g_pos * u_c + torch.bmm(g_neg.unsqueeze(1), u).squeeze(1)   # (n, d)
+        self._scatter_add(self.w_out, centres, g_pos * h)
+        self._scatter_add(self.w_out, negs, (g_neg.unsqueeze(2) * h.unsqueeze(1)).view(-1, d))
+        # word2vec adds the hidden error to every context word unscaled (cbow_mean=1)
+        self._scatter_add(self.w_in, span_ids, overlap_add(g_h, mask, w))
+        return loss.double()
+
+
+def window_sum(x_win, weights):
+    """``out[t] = sum_j weights[t, j] * x_win[t, :, j]`` for an unfolded ``(n, d, width)`` view.
+
+    Written as ``(n, 1, width) @ (n, width, d)``: on CPU this orientation of the
+    batched product is about ten times faster than ``(n, d, width) @ (n, width, 1)``.
+    """
+    return torch.bmm(weights.unsqueeze(1), x_win.transpose(1, 2)).squeeze(1)
+
+
+def overlap_add(x, weights, w):
+    """``out[t + j] += weights[t, j] * x[t]`` for t < n, j <= 2w; out has n + 2w rows.
+
+    Done as one ``bmm``: row ``p`` of the result is the weighted sum of the
+    rows ``x[p - 2w .. p]`` (an unfolded view of zero-padded ``x``) with the
+    weights ``weights[p - 2w + i, 2w - i]`` (a strided view of the padded
+    weight matrix along its anti-diagonals).
+    """
+    n, d = x.shape
+    width = 2 * w + 1
+    x_pad = F.pad(x, (0, 0, 2 * w, 2 * w))                                 # (n+4w, d)
+    x_win = x_pad.unfold(0, width, 1)                                     # (n+2w, d, width)
+    w_pad = F.pad(weights, (0, 0, 2 * w, 2 * w)).contiguous()            # (n+4w, width)
+    diag = w_pad.as_strided((n + 2 * w, width), (width, width - 1), w_pad.storage_offset() + 2 * w)
+    return window_sum(x_win, diag.contiguous())

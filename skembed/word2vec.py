@@ -1,0 +1,201 @@
+"""``Word2VecVectorizer``: word2vec (skip-gram, CBOW) as a scikit-learn transformer."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._base import BaseEmbeddingVectorizer, make_generator, progress_bar, torch_context
+from ._corpus import encode_corpus, scan_corpus
+from ._text import DEFAULT_TOKEN_PATTERN
+from ._vocab import Vocabulary
+from ._word2vec_kernel import Word2VecConfig, Word2VecKernel
+from .vectors import WordVectors
+
+__all__ = ["Word2VecVectorizer"]
+
+_DEFAULT_BATCH = {"skipgram": 1024, "cbow": 2048}
+
+
+class Word2VecVectorizer(BaseEmbeddingVectorizer):
+    """Learn word2vec embeddings from raw text and pool them into document vectors.
+
+    ``fit`` trains skip-gram or CBOW with negative sampling on the documents
+    (a torch kernel, see ``skembed._word2vec_kernel``); ``transform`` returns one
+    pooled vector per document, so the vectorizer can feed any scikit-learn model.
+
+    Parameters
+    ----------
+    vector_size : int, default=100
+        Dimension of the word vectors.
+    window : int, default=5
+        Largest distance between a centre word and a context word.
+    algorithm : {"skipgram", "cbow"}, default="skipgram"
+    negative : int, default=5
+        Negative samples per (centre, context) pair.
+    ns_exponent : float, default=0.75
+        Exponent of the unigram distribution negatives are drawn from.
+    sample : float, default=1e-3
+        Subsampling threshold for frequent words (0 disables it).
+    min_count : int, default=5
+        Words seen fewer times are ignored.
+    max_vocab_size : int or None, default=None
+        Keep only this many most frequent words.
+    epochs : int, default=5
+    alpha, min_alpha : float, default=0.025, 1e-4
+        Learning rate, decayed linearly from ``alpha`` to ``min_alpha``.
+    shrink_windows : bool, default=True
+        Draw each centre's effective window uniformly from ``1..window``.
+    batch_size : int or None, default=None
+        Centre words per training step (None: 1024 for skip-gram, 2048 for CBOW).
+    pooling : {"mean", "sum", "max", "mean_max", "tfidf", "sif"}, default="mean"
+        How ``transform`` combines word vectors into a document vector.
+    lowercase, token_pattern, tokenizer
+        Tokenization of raw-text documents (token lists are used as given).
+    n_jobs : int or None, default=None
+        Torch threads during ``fit`` (None: 1, -1: all cores); restored afterwards.
+    device : str, default="cpu"
+        Torch device for training, e.g. ``"cuda"``. Fitted vectors are numpy arrays.
+    random_state : int, RandomState or None, default=None
+    verbose : int, default=0
+        Show a progress bar (words/s) during training.
+
+    Attributes
+    ----------
+    wv_ : WordVectors
+        The learned (input) word vectors.
+    vocabulary_ : dict of str to int
+    history_ : list of dict
+        Per epoch: ``loss`` (summed negative log-likelihood, float64), ``words``,
+        ``seconds`` and ``words_per_second``.
+    syn1neg_ : ndarray of float32
+        The output (context) vectors, kept for ``partial_fit``.
+    n_features_out_ : int
+
+    Examples
+    --------
+    >>> from skembed import Word2VecVectorizer
+    >>> docs = ["the cat sat on the mat", "the dog sat on the log"] * 50
+    >>> vec = Word2VecVectorizer(vector_size=16, min_count=1, epochs=2, random_state=0)
+    >>> vec.fit_transform(docs).shape
+    (100, 16)
+    """
+
+    _parameter_constraints: dict = {
+        **BaseEmbeddingVectorizer._parameter_constraints,
+        "window": [Interval(numbers.Integral, 1, None, closed="left")],
+        "algorithm": [StrOptions({"skipgram", "cbow"})],
+        "negative": [Interval(numbers.Integral, 1, None, closed="left")],
+        "ns_exponent": [Interval(numbers.Real, None, None, closed="neither")],
+        "sample": [Interval(numbers.Real, 0, None, closed="left")],
+        "alpha": [Interval(numbers.Real, 0, None, closed="neither")],
+        "min_alpha": [Interval(numbers.Real, 0, None, closed="left")],
+        "shrink_windows": ["boolean"],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
+    }
+
+    def __init__(self, vector_size=100, window=5, algorithm="skipgram", negative=5, ns_exponent=0.75,
+                 sample=1e-3, min_count=5, max_vocab_size=None, epochs=5, alpha=0.025, min_alpha=1e-4,
+                 shrink_windows=True, batch_size=None, pooling="mean", lowercase=True,
+                 token_pattern=DEFAULT_TOKEN_PATTERN, tokenizer=None, n_jobs=None, device="cpu",
+                 random_state=None, verbose=0):
+        self.vector_size = vector_size
+        self.window = window
+        self.algorithm = algorithm
+        self.negative = negative
+        self.ns_exponent = ns_exponent
+        self.sample = sample
+        self.min_count = min_count
+        self.max_vocab_size = max_vocab_size
+        self.epochs = epochs
+        self.alpha = alpha
+        self.min_alpha = min_alpha
+        self.shrink_windows = shrink_windows
+        self.batch_size = batch_size
+        self.pooling = pooling
+        self.lowercase = lowercase
+        self.token_pattern = token_pattern
+        self.tokenizer = tokenizer
+        self.n_jobs = n_jobs
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _config(self):
+        return Word2VecConfig(
+            vector_size=self.vector_size, window=self.window, algorithm=self.algorithm,
+            negative=self.negative, alpha=self.alpha, min_alpha=self.min_alpha,
+            shrink_windows=self.shrink_windows,
+            batch_size=self.batch_size or _DEFAULT_BATCH[self.algorithm])
+
+    def _train(self, vocab, corpus, epochs, w_in=None, w_out=None):
+        with torch_context(self.n_jobs, self.device, self.random_state) as (device, seed):
+            kernel = Word2VecKernel(self._config(), vocab.keep_probabilities(self.sample),
+                                    vocab.negative_table(self.ns_exponent), device,
+                                    make_generator(device, seed), w_in=w_in, w_out=w_out)
+            total = corpus.n_tokens * epochs
+            with progress_bar(self.verbose, total, f"word2vec {self.algorithm}") as bar:
+                stats, _ = kernel.train(corpus.ids, corpus.offsets, epochs, total, 0, on_batch=bar.update)
+            history = [{"epoch": i + 1, "loss": s.loss, "words": s.words, "seconds": s.seconds,
+                        "words_per_second": s.words / max(s.seconds, 1e-9)} for i, s in enumerate(stats)]
+            return kernel.w_in.cpu().numpy(), kernel.w_out.cpu().numpy(), history
+
+    def fit(self, X, y=None):
+        """Learn the vocabulary and word vectors from documents.
+
+        Parameters
+        ----------
+        X : iterable of str or of lists of str
+            Raw documents or token lists; a generator (e.g. a file's lines) is
+            read exactly once.
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        vocab, corpus = scan_corpus(X, self._make_tokenizer(), min_count=self.min_count,
+                                    max_vocab_size=self.max_vocab_size)
+        w_in, w_out, history = self._train(vocab, corpus, self.epochs)
+        wv = WordVectors(vocab.index_to_key, w_in, vocab.counts)
+        self._finish_fit(wv, vocab, corpus, history, syn1neg_=w_out, doc_freq_=vocab.doc_freq,
+                         n_docs_=vocab.n_docs)
+        return self
+
+    def partial_fit(self, X, y=None):
+        """Train one more pass on new documents.
+
+        The first call on an unfitted vectorizer builds the vocabulary from
+        ``X`` (and trains one epoch). Later calls keep the vocabulary: words
+        not in it are skipped, and their counts are not added. The learning rate
+        decays from ``alpha`` to ``min_alpha`` over each call, as gensim's
+        ``train`` on new text does.
+
+        Returns
+        -------
+        self
+        """
+        if not hasattr(self, "wv_"):
+            self._validate_params()
+            vocab, corpus = scan_corpus(X, self._make_tokenizer(), min_count=self.min_count,
+                                        max_vocab_size=self.max_vocab_size)
+            w_in, w_out, history = self._train(vocab, corpus, 1)
+            self._finish_fit(WordVectors(vocab.index_to_key, w_in, vocab.counts), vocab, corpus, history,
+                             syn1neg_=w_out, doc_freq_=vocab.doc_freq, n_docs_=vocab.n_docs)
+            return self
+        self._validate_params()
+        vocab = Vocabulary(self.wv_.index_to_key, self.wv_.counts, self.doc_freq_, self.n_docs_)
+        corpus = encode_corpus(X, self._make_tokenizer(), self.wv_.key_to_index, allow_empty=False)
+        if corpus.n_tokens == 0:
+            return self
+        w_in, w_out, history = self._train(vocab, corpus, 1, self.wv_.vectors, self.syn1neg_)
+        wv = WordVectors(vocab.index_to_key, w_in, vocab.counts)
+        previous = [dict(h) for h in self.history_]
+        for h in history:
+            h["epoch"] = len(previous) + 1
+        self._finish_fit(wv, vocab, corpus, previous + history, syn1neg_=w_out,
+                         doc_freq_=vocab.doc_freq, n_docs_=vocab.n_docs)
+        return self

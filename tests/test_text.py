@@ -1,0 +1,187 @@
+import numpy as np
+import pytest
+
+from skembed._corpus import Corpus, encode_corpus, scan_corpus
+from skembed._text import Tokenizer, iter_token_lists
+from skembed._vocab import Vocabulary
+
+
+def tokens(X, **kw):
+    return list(iter_token_lists(X, Tokenizer(**kw)))
+
+
+def test_default_tokenizer_lowercases_and_splits_unicode():
+    assert tokens(["Héllo, Wörld! Ünïcode ß 東京 2024"]) == [["héllo", "wörld", "ünïcode", "ß", "東京", "2024"]]
+
+
+def test_emoji_and_punctuation_are_dropped_by_default_but_pattern_can_keep_them():
+    assert tokens(["great 😀 stuff!!"]) == [["great", "stuff"]]
+    assert tokens(["great 😀 stuff!!"], token_pattern=r"\w+|[^\w\s]") == [["great", "😀", "stuff", "!", "!"]]
+
+
+def test_empty_and_whitespace_documents_give_empty_token_lists():
+    assert tokens(["", "   ", "\n\t"]) == [[], [], []]
+
+
+def test_lowercase_false_and_callable_tokenizer():
+    assert tokens(["A b"], lowercase=False) == [["A", "b"]]
+    assert tokens(["a-b c"], tokenizer=lambda s: s.split("-")) == [["a", "b c"]]
+
+
+def test_pattern_with_one_group_returns_the_group():
+    assert tokens(["x=1 y=2"], token_pattern=r"(\w)=\d") == [["x", "y"]]
+
+
+def test_pretokenized_input_is_used_unchanged_and_not_mutated():
+    doc = ["Keep", "CASE", "as-is"]
+    before = list(doc)
+    assert tokens([doc]) == [["Keep", "CASE", "as-is"]]
+    assert doc == before
+
+
+def test_max_document_chars_truncates():
+    assert tokens(["aaa bbb ccc"], max_document_chars=5) == [["aaa", "b"]]
+
+
+@pytest.mark.parametrize("bad", ["a single string", b"bytes too"])
+def test_bare_string_is_rejected(bad):
+    with pytest.raises(TypeError, match="string object received"):
+        tokens(bad)
+
+
+def test_none_document_names_its_position():
+    with pytest.raises(ValueError, match="document 1 is None"):
+        tokens(["ok", None])
+
+
+@pytest.mark.parametrize("bad", [3, 2.5, {"a": 1}])
+def test_non_text_document_names_its_position(bad):
+    with pytest.raises(TypeError, match="document 2 is a"):
+        tokens(["ok", "fine", bad])
+
+
+def test_non_str_token_in_token_list():
+    with pytest.raises(TypeError, match="document 0 is a token list holding a int"):
+        tokens([["a", 1]])
+
+
+def test_nan_document_is_called_missing():
+    with pytest.raises(ValueError, match="NaN"):
+        tokens(["a", float("nan")])
+
+
+def test_empty_corpus_is_an_error_at_fit_but_not_at_transform():
+    with pytest.raises(ValueError, match="X is empty"):
+        tokens([])
+    assert list(iter_token_lists([], Tokenizer(), allow_empty=True)) == []
+
+
+def test_invalid_pattern_and_tokenizer():
+    with pytest.raises(ValueError, match="not a valid regular expression"):
+        Tokenizer(token_pattern="(")
+    with pytest.raises(ValueError, match="capturing groups"):
+        Tokenizer(token_pattern=r"(a)(b)")
+    with pytest.raises(TypeError, match="callable"):
+        Tokenizer(tokenizer="split")
+
+
+def test_tokenizer_pickles():
+    import pickle
+    tok = pickle.loads(pickle.dumps(Tokenizer(lowercase=False)))
+    assert tok("Ab cd") == ["Ab", "cd"]
+
+
+def test_numpy_and_pandas_inputs():
+    pd = pytest.importorskip("pandas")
+    assert tokens(np.array(["a b", "c"])) == [["a", "b"], ["c"]]
+    assert tokens(pd.Series(["a b", "c"])) == [["a", "b"], ["c"]]
+    with pytest.raises(ValueError, match="1-D"):
+        tokens(np.array([["a", "b"]]))
+
+
+# ---------------------------------------------------------------- vocabulary
+
+
+TEXT = ["the cat sat on the mat", "the dog sat", "a cat", ""]
+
+
+def test_vocabulary_counts_match_a_hand_count():
+    vocab, corpus = scan_corpus(TEXT, Tokenizer(), min_count=1)
+    assert vocab.index_to_key[:3] == ["the", "cat", "sat"]  # by frequency, ties by first sight
+    hand = {"the": 3, "cat": 2, "sat": 2, "on": 1, "mat": 1, "dog": 1, "a": 1}
+    assert dict(zip(vocab.index_to_key, vocab.counts.tolist())) == hand
+    assert dict(zip(vocab.index_to_key, vocab.doc_freq.tolist()))["the"] == 2
+    assert vocab.n_docs == 4 and vocab.total_words == 11
+    assert corpus.n_docs == 4 and corpus.lengths.tolist() == [6, 3, 2, 0]
+    decoded = [[vocab.index_to_key[i] for i in corpus.ids[a:b]] for a, b in zip(corpus.offsets, corpus.offsets[1:])]
+    assert decoded == [d.split() for d in TEXT]
+
+
+def test_min_count_and_max_vocab_size_prune_and_drop_from_corpus():
+    vocab, corpus = scan_corpus(TEXT, Tokenizer(), min_count=2)
+    assert vocab.index_to_key == ["the", "cat", "sat"]
+    assert corpus.lengths.tolist() == [4, 2, 1, 0]
+    vocab, _ = scan_corpus(TEXT, Tokenizer(), max_vocab_size=2)
+    assert vocab.index_to_key == ["the", "cat"]
+
+
+def test_specials_and_unknown_mapping():
+    vocab, corpus = scan_corpus(TEXT, Tokenizer(), min_count=2, specials=("<pad>", "<unk>"), unknown="unk")
+    assert vocab.index_to_key[:2] == ["<pad>", "<unk>"] and vocab.counts[:2].tolist() == [0, 0]
+    assert corpus.lengths.tolist() == [6, 3, 2, 0]
+    assert (corpus.ids == 1).sum() == 4  # on, mat, dog, a
+
+
+def test_vocabulary_emptied_by_min_count_is_a_clear_error():
+    with pytest.raises(ValueError, match="vocabulary is empty.*min_count=5"):
+        scan_corpus(["a b c"], Tokenizer(), min_count=5)
+
+
+def test_streaming_generator_is_read_once_and_matches_list():
+    consumed = []
+
+    def gen():
+        for d in TEXT * 5000:
+            consumed.append(1)
+            yield d
+
+    v1, c1 = scan_corpus(gen(), Tokenizer(), min_count=1)
+    v2, c2 = scan_corpus(TEXT * 5000, Tokenizer(), min_count=1)
+    assert len(consumed) == 20000
+    assert v1.index_to_key == v2.index_to_key and np.array_equal(c1.ids, c2.ids)
+    assert c1.ids.dtype == np.int32
+
+
+def test_keep_probabilities_follow_word2vec_formula():
+    vocab = Vocabulary(["a", "b", "c"], [1000, 100, 1])
+    p = vocab.keep_probabilities(1e-2)
+    t = 1e-2 * 1101
+    expected = np.minimum((np.sqrt(np.array([1000, 100, 1]) / t) + 1) * t / np.array([1000, 100, 1]), 1)
+    np.testing.assert_allclose(p, expected, rtol=1e-6)
+    assert vocab.keep_probabilities(0).tolist() == [1, 1, 1]
+
+
+def test_negative_distribution_and_table():
+    vocab = Vocabulary(["a", "b"], [16, 1])
+    p = vocab.negative_distribution(0.75)
+    np.testing.assert_allclose(p, np.array([8, 1]) / 9)
+    table = vocab.negative_table(0.75, size=9000)
+    assert abs((table == 0).mean() - 8 / 9) < 1e-3
+
+
+def test_encode_corpus_with_and_without_unknown_id():
+    k2i = {"a": 0, "b": 1}
+    c = encode_corpus(["a x b", "x", ""], Tokenizer(), k2i)
+    assert c.ids.tolist() == [0, 1] and c.lengths.tolist() == [2, 0, 0]
+    c = encode_corpus(["a x b"], Tokenizer(), k2i, unknown_id=7, max_length=2)
+    assert c.ids.tolist() == [0, 7]
+    assert encode_corpus([], Tokenizer(), k2i).n_docs == 0
+
+
+def test_corpus_select_and_concatenate():
+    c = Corpus(np.array([1, 2, 3, 4], np.int32), np.array([0, 2, 2, 4]))
+    s = c.select(np.array([True, False, True, True]))
+    assert s.ids.tolist() == [1, 3, 4] and s.offsets.tolist() == [0, 1, 1, 3]
+    both = Corpus.concatenate([c, s])
+    assert both.offsets.tolist() == [0, 2, 2, 4, 5, 5, 7]
+    assert c.doc_index().tolist() == [0, 0, 2, 2]

@@ -1,0 +1,106 @@
+import numpy as np
+import pytest
+
+from skembed import WordVectors
+
+
+@pytest.fixture
+def wv():
+    rng = np.random.default_rng(0)
+    words = ["king", "queen", "man", "woman", "apple", "pear", "日本", "naïve"]
+    return WordVectors(words, rng.normal(size=(len(words), 8)).astype(np.float32), counts=np.arange(8, 0, -1))
+
+
+def test_lookups(wv):
+    assert len(wv) == 8 and "king" in wv and "zzz" not in wv
+    assert wv["king"].shape == (8,) and wv[["king", "queen"]].shape == (2, 8)
+    assert wv.index_to_key[wv.key_to_index["pear"]] == "pear"
+    with pytest.raises(KeyError, match="not in vocabulary"):
+        wv["zzz"]
+
+
+def test_most_similar_against_brute_force(wv):
+    n = wv.vectors / np.linalg.norm(wv.vectors, axis=1, keepdims=True)
+    q = n[0] + n[3] - n[2]
+    q /= np.linalg.norm(q)
+    sims = n @ (q * 3)  # scale does not matter for the ranking
+    order = [i for i in np.argsort(-sims) if i not in (0, 2, 3)]
+    got = wv.most_similar(positive=["king", "woman"], negative=["man"], topn=3)
+    assert [w for w, _ in got] == [wv.index_to_key[i] for i in order[:3]]
+    assert wv.most_similar("king", topn=100)[0][0] != "king" and len(wv.most_similar("king", topn=100)) == 7
+
+
+def test_similarity_and_doesnt_match():
+    wv = WordVectors(["a", "b", "c"], np.array([[1, 0], [0.9, 0.1], [-1, 0.2]], np.float32))
+    assert wv.similarity("a", "a") == pytest.approx(1.0)
+    assert wv.doesnt_match(["a", "b", "c", "unknown"]) == "c"
+    with pytest.raises(ValueError):
+        WordVectors(["a", "a"], np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="shape"):
+        WordVectors(["a"], np.zeros((2, 2)))
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_word2vec_format_round_trip(wv, tmp_path, binary):
+    path = tmp_path / "v.bin"
+    wv.save_word2vec_format(path, binary=binary)
+    back = WordVectors.load_word2vec_format(path, binary=binary)
+    assert back.index_to_key == wv.index_to_key
+    np.testing.assert_allclose(back.vectors, wv.vectors, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_files_interoperate_with_gensim_both_ways(wv, tmp_path, binary):
+    KeyedVectors = pytest.importorskip("gensim.models").KeyedVectors
+    ours = tmp_path / "ours"
+    wv.save_word2vec_format(ours, binary=binary)
+    kv = KeyedVectors.load_word2vec_format(ours, binary=binary)
+    assert kv.index_to_key == wv.index_to_key
+    np.testing.assert_allclose(kv.vectors, wv.vectors, rtol=1e-5, atol=1e-6)
+    theirs = tmp_path / "theirs"
+    kv.save_word2vec_format(theirs, binary=binary)
+    back = WordVectors.load_word2vec_format(theirs, binary=binary)
+    assert back.index_to_key == wv.index_to_key
+    np.testing.assert_allclose(back.vectors, wv.vectors, rtol=1e-5, atol=1e-6)
+
+
+def test_glove_text_format(tmp_path):
+    path = tmp_path / "glove.txt"
+    path.write_text("the 0.1 0.2 0.3\nof -1 0 2.5\n", encoding="utf-8")
+    g = WordVectors.load_glove_format(path)
+    assert g.index_to_key == ["the", "of"] and g.vectors.shape == (2, 3)
+    with pytest.raises(ValueError, match="load_glove_format"):
+        WordVectors.load_word2vec_format(path)
+
+
+def test_projector_tsv(wv, tmp_path):
+    v, m = wv.save_projector_tsv(tmp_path / "vectors.tsv", tmp_path / "metadata.tsv")
+    rows = (tmp_path / "vectors.tsv").read_text().splitlines()
+    assert len(rows) == 8 and len(rows[0].split("\t")) == 8
+    assert (tmp_path / "metadata.tsv").read_text(encoding="utf-8").splitlines() == wv.index_to_key
+
+
+def test_evaluation_matches_gensim(shared_data):
+    """On the real WordSim353, SimLex-999 and analogy files, our scores equal gensim's."""
+    KeyedVectors = pytest.importorskip("gensim.models").KeyedVectors
+    rng = np.random.default_rng(1)
+    words = set()
+    for name in ("wordsim353.tsv", "simlex999.txt"):
+        for line in (shared_data / name).read_text(encoding="utf-8").splitlines():
+            if not line.startswith("#"):
+                words.update(w.lower() for w in line.split("\t")[:2])
+    for line in (shared_data / "questions-words.txt").read_text().splitlines()[:3000]:
+        if not line.startswith(":"):
+            words.update(w.lower() for w in line.split())
+    words = sorted(words)[:-40]  # leave some out of vocabulary
+    wv = WordVectors(words, rng.normal(size=(len(words), 20)).astype(np.float32))
+    kv = KeyedVectors(20)
+    kv.add_vectors(words, wv.vectors)
+    for name in ("wordsim353.tsv", "simlex999.txt"):
+        ours, theirs = wv.evaluate_word_pairs(shared_data / name), kv.evaluate_word_pairs(shared_data / name)
+        assert ours[1].statistic == pytest.approx(theirs[1].statistic, abs=1e-6)
+        assert ours[0].statistic == pytest.approx(theirs[0].statistic, abs=1e-5)
+        assert ours[2] == pytest.approx(theirs[2])
+    ours, theirs = (m.evaluate_word_analogies(shared_data / "questions-words.txt") for m in (wv, kv))
+    assert ours[0] == pytest.approx(theirs[0])
+    assert [len(s["correct"]) for s in ours[1]] == [len(s["correct"]) for s in theirs[1]]

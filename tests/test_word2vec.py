@@ -1,0 +1,229 @@
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+
+from skembed import Word2VecVectorizer
+from skembed._word2vec_kernel import Word2VecConfig, Word2VecKernel, overlap_add, window_sum
+
+
+def make_kernel(algorithm, n_words=7, d=4, window=2):
+    cfg = Word2VecConfig(vector_size=d, window=window, algorithm=algorithm, negative=2,
+                         shrink_windows=False, batch_size=64, row_update_cap=0)
+    gen = torch.Generator().manual_seed(0)
+    rng = np.random.default_rng(0)
+    w_in = rng.normal(scale=0.3, size=(n_words, d)).astype(np.float32)
+    w_out = rng.normal(scale=0.3, size=(n_words, d)).astype(np.float32)
+    k = Word2VecKernel(cfg, np.ones(n_words, np.float32), np.arange(n_words, dtype=np.int32),
+                       torch.device("cpu"), gen, w_in=w_in, w_out=w_out)
+    return k, w_in, w_out
+
+
+def explicit_loss(algorithm, w_in, w_out, ids, doc, window, negs):
+    """The batch loss written pair by pair, with no batching tricks."""
+    loss = 0
+    n = len(ids)
+    for t in range(n):
+        ctx = [t + j for j in range(-window, window + 1) if j and 0 <= t + j < n and doc[t + j] == doc[t]]
+        if not ctx:
+            continue
+        if algorithm == "skipgram":
+            h = w_in[ids[t]]
+            for c in ctx:
+                loss = loss - torch.nn.functional.logsigmoid(h @ w_out[ids[c]])
+            for k in negs[t]:  # the centre's negatives stand for every one of its pairs
+                loss = loss - len(ctx) * torch.nn.functional.logsigmoid(-(h @ w_out[k]))
+        else:
+            total = torch.stack([w_in[ids[c]] for c in ctx]).sum(0)
+            # forward: the mean; backward: word2vec gives every context word the full
+            # hidden-layer error (cbow_mean=1), not error / n_contexts
+            h = total.detach() / len(ctx) + (total - total.detach())
+            loss = loss - torch.nn.functional.logsigmoid(h @ w_out[ids[t]])
+            for k in negs[t]:
+                loss = loss - torch.nn.functional.logsigmoid(-(h @ w_out[k]))
+    return loss
+
+
+@pytest.mark.parametrize("algorithm", ["skipgram", "cbow"])
+def test_one_step_equals_gradient_descent_on_the_explicit_loss(algorithm, monkeypatch):
+    ids = np.array([0, 1, 2, 3, 1, 4, 5, 6, 2], dtype=np.int64)
+    doc = np.array([0, 0, 0, 0, 0, 1, 1, 1, 1])
+    k, w_in, w_out = make_kernel(algorithm)
+    negs = torch.tensor(np.random.default_rng(1).integers(0, 7, size=(len(ids), 2)))
+    monkeypatch.setattr(k, "_negatives", lambda n: negs[:n].reshape(-1))
+    k._offsets_abs = (torch.arange(5) - 2).abs()
+    ids_ext, doc_ext = k._padded(torch.tensor(ids), torch.tensor(doc))
+    lr = 0.1
+    loss = k._sg_step(ids_ext, doc_ext, 0, len(ids), lr) if algorithm == "skipgram" else \
+        k._cbow_step(ids_ext, doc_ext, 0, len(ids), lr)
+
+    a = torch.tensor(w_in, dtype=torch.float64, requires_grad=True)
+    b = torch.tensor(w_out, dtype=torch.float64, requires_grad=True)
+    ref = explicit_loss(algorithm, a, b, ids, doc, 2, negs.tolist())
+    ref.backward()
+    assert float(loss) == pytest.approx(float(ref.detach()), rel=1e-5)
+    np.testing.assert_allclose(k.w_in.numpy(), w_in - lr * a.grad.numpy(), atol=1e-6)
+    np.testing.assert_allclose(k.w_out.numpy(), w_out - lr * b.grad.numpy(), atol=1e-6)
+
+
+def test_window_helpers_against_loops():
+    rng = np.random.default_rng(0)
+    x = torch.tensor(rng.normal(size=(6, 3)), dtype=torch.float32)
+    w = torch.tensor(rng.random((6, 5)), dtype=torch.float32)
+    ref = torch.zeros(10, 3)
+    for t in range(6):
+        for j in range(5):
+            ref[t + j] += w[t, j] * x[t]
+    torch.testing.assert_close(overlap_add(x, w, 2), ref)
+    span = torch.tensor(rng.normal(size=(10, 3)), dtype=torch.float32)
+    win = span.unfold(0, 5, 1)
+    expected = torch.stack([sum(w[t, j] * span[t + j] for j in range(5)) for t in range(6)])
+    torch.testing.assert_close(window_sum(win, w), expected)
+
+
+def test_window_mask_statistics():
+    """Shrunk windows: P(|j| <= r) falls linearly; documents never mix."""
+    k, _, _ = make_kernel("skipgram", window=5)
+    k.cfg.shrink_windows = True
+    k._offsets_abs = (torch.arange(11) - 5).abs()
+    n = 20000
+    doc = torch.zeros(n, dtype=torch.int64)
+    doc[n // 2:] = 1
+    _, doc_ext = k._padded(torch.zeros(n, dtype=torch.int64), doc)
+    mask = k._window_mask(doc_ext, 0, n)
+    inner = mask[100:n // 2 - 100].float().mean(0)
+    for j, expected in zip(range(1, 6), [1.0, 0.8, 0.6, 0.4, 0.2]):
+        assert inner[5 + j] == pytest.approx(expected, abs=0.02)
+        assert inner[5 - j] == pytest.approx(expected, abs=0.02)
+    assert not mask[:, 5].any()
+    assert not mask[n // 2 - 1, 6:].any() and not mask[n // 2, :5].any()  # document boundary
+    assert not mask[0, :5].any()  # corpus start
+
+
+def test_subsampling_keeps_words_at_their_probability():
+    k, _, _ = make_kernel("skipgram", n_words=2)
+    k.keep_prob = torch.tensor([0.25, 1.0])
+    ids = torch.tensor([0] * 40000 + [1] * 1000)
+    kept, _ = k._subsample(ids, torch.zeros_like(ids))
+    assert (kept == 1).sum() == 1000
+    assert (kept == 0).sum().item() == pytest.approx(10000, rel=0.05)
+
+
+@pytest.fixture(scope="module")
+def small_fit(enwiki_docs):
+    return Word2VecVectorizer(vector_size=50, min_count=5, epochs=4, n_jobs=2, random_state=0).fit(enwiki_docs)
+
+
+def test_similar_words_come_out_similar_on_real_text(small_fit, shared_data):
+    wv = small_fit.wv_
+    # gensim reaches about 0.2 on this small corpus; untrained vectors score about 0
+    assert wv.evaluate_word_pairs(shared_data / "wordsim353.tsv")[1].statistic > 0.15
+    months = {w for w, _ in wv.most_similar("march", topn=10)}
+    assert len(months & {"january", "february", "april", "may", "june", "july", "august", "september",
+                         "october", "november", "december"}) >= 3
+
+
+def test_history_and_fitted_attributes(small_fit):
+    h = small_fit.history_
+    assert [e["epoch"] for e in h] == [1, 2, 3, 4]
+    assert all(np.isfinite(e["loss"]) and e["loss"] > 0 and e["words"] > 0 for e in h)
+    assert h[-1]["loss"] < h[0]["loss"]
+    assert small_fit.n_features_out_ == 50 and small_fit.syn1neg_.shape == small_fit.wv_.vectors.shape
+    assert small_fit.get_feature_names_out()[0] == "word2vecvectorizer0"
+
+
+@pytest.mark.parametrize("algorithm", ["skipgram", "cbow"])
+def test_same_seed_and_threads_give_identical_vectors(toy_corpus, algorithm):
+    kw = dict(vector_size=16, min_count=1, epochs=2, algorithm=algorithm, n_jobs=2)
+    a = Word2VecVectorizer(random_state=3, **kw).fit(toy_corpus).wv_.vectors
+    b = Word2VecVectorizer(random_state=3, **kw).fit(toy_corpus).wv_.vectors
+    c = Word2VecVectorizer(random_state=4, **kw).fit(toy_corpus).wv_.vectors
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_cbow_vectors_separate_topics(toy_corpus):
+    y = np.arange(len(toy_corpus)) % 2
+    vec = Word2VecVectorizer(vector_size=20, min_count=1, epochs=5, algorithm="cbow", window=3,
+                             random_state=0).fit(toy_corpus[:300])
+    clf = LogisticRegression().fit(vec.transform(toy_corpus[:300]), y[:300])
+    assert clf.score(vec.transform(toy_corpus[300:]), y[300:]) > 0.9
+
+
+def test_n_jobs_sets_and_restores_torch_threads(toy_corpus, monkeypatch):
+    seen = []
+    import skembed._word2vec_kernel as kernel
+    original = kernel.Word2VecKernel.train
+
+    def spy(self, *a, **k):
+        seen.append(torch.get_num_threads())
+        return original(self, *a, **k)
+
+    monkeypatch.setattr(kernel.Word2VecKernel, "train", spy)
+    before = torch.get_num_threads()
+    Word2VecVectorizer(vector_size=8, min_count=1, epochs=1, n_jobs=1).fit(toy_corpus)
+    assert seen == [1] and torch.get_num_threads() == before
+
+
+def test_streaming_generator_input_equals_list_input(toy_corpus):
+    kw = dict(vector_size=8, min_count=1, epochs=1, random_state=0)
+    a = Word2VecVectorizer(**kw).fit(iter(toy_corpus)).wv_.vectors
+    b = Word2VecVectorizer(**kw).fit(toy_corpus).wv_.vectors
+    np.testing.assert_array_equal(a, b)
+
+
+def test_partial_fit_continues_training_and_ignores_new_words(toy_corpus):
+    vec = Word2VecVectorizer(vector_size=8, min_count=1, epochs=1, random_state=0)
+    vec.partial_fit(toy_corpus[:200])
+    first = vec.wv_.vectors.copy()
+    vocab = list(vec.wv_.index_to_key)
+    vec.partial_fit(toy_corpus[200:] + ["brandnewword cat"])
+    assert vec.wv_.index_to_key == vocab and "brandnewword" not in vec.wv_
+    assert len(vec.history_) == 2 and vec.history_[1]["epoch"] == 2
+    assert not np.array_equal(first, vec.wv_.vectors)
+
+
+def test_transform_shapes_and_unknown_or_empty_documents(toy_corpus):
+    vec = Word2VecVectorizer(vector_size=8, min_count=1, epochs=1, pooling="mean_max", random_state=0)
+    out = vec.fit(toy_corpus).transform(["cat dog", "", "unknownword", "猫 😀"])
+    assert out.shape == (4, 16) and out.dtype == np.float32
+    assert np.isfinite(out).all() and out[0].any() and not out[1:].any()
+    assert vec.transform([]).shape == (0, 16)
+
+
+def test_pickle_round_trip_predicts_the_same(toy_corpus):
+    vec = Word2VecVectorizer(vector_size=8, min_count=1, epochs=1, random_state=0).fit(toy_corpus)
+    back = pickle.loads(pickle.dumps(vec))
+    np.testing.assert_array_equal(back.transform(toy_corpus[:5]), vec.transform(toy_corpus[:5]))
+    assert back.wv_.most_similar("cat") == vec.wv_.most_similar("cat")
+
+
+def test_pipeline_and_grid_search_over_vector_size(toy_corpus):
+    y = np.arange(len(toy_corpus)) % 2
+    pipe = make_pipeline(Word2VecVectorizer(min_count=1, epochs=3, window=3, random_state=0),
+                         LogisticRegression(max_iter=500))
+    grid = GridSearchCV(pipe, {"word2vecvectorizer__vector_size": [4, 16]}, cv=3)
+    grid.fit(toy_corpus, y)
+    assert grid.best_params_["word2vecvectorizer__vector_size"] in (4, 16)
+    assert grid.best_score_ > 0.9
+    assert clone(pipe).get_params()["word2vecvectorizer__vector_size"] == 100
+
+
+def test_bad_parameters_are_clear_errors(toy_corpus):
+    with pytest.raises(ValueError, match="algorithm"):
+        Word2VecVectorizer(algorithm="glove").fit(toy_corpus)
+    with pytest.raises(ValueError, match="vector_size"):
+        Word2VecVectorizer(vector_size=0).fit(toy_corpus)
+    with pytest.raises(ValueError, match="no CUDA GPU"):
+        if torch.cuda.is_available():
+            pytest.skip("a GPU is present")
+        Word2VecVectorizer(min_count=1, device="cuda").fit(toy_corpus)
+    with pytest.raises(ValueError, match="vocabulary is empty"):
+        Word2VecVectorizer(min_count=1000).fit(toy_corpus)
+    with pytest.raises(TypeError, match="string object received"):
+        Word2VecVectorizer().fit("one string")
