@@ -13,13 +13,15 @@ scatter-adds cost about one row per token instead of one per (centre, context)
 pair. Window offsets are masked by the centre's shrunk window (``b`` uniform in
 ``[0, window)`` as in word2vec) and by document boundaries.
 
-Negatives are drawn per centre: ``negative`` words from the unigram^0.75
-table, shared by all of that centre's context pairs (Ji et al., 2016, share
-negatives across a window the same way), each weighted by the centre's number
-of pairs so that the expected gradient equals word2vec's ``negative`` draws per
-pair. (One draw shared by a whole batch was tried first: each drawn row then
-receives thousands of summed updates in one step and training diverges.)
-CBOW predicts once per centre, so its negatives are exactly word2vec's.
+Negatives: each group of ``negative_group`` (default 4) consecutive centres
+shares one draw of ``negative`` words from the unigram^0.75 table (Ji et al.,
+2016, share negatives across a window the same way), so scores and gradients
+are batched (group x d) @ (d x negative) products instead of per-pair gathers.
+In skip-gram a centre's negative term is weighted by its number of context
+pairs, so that the expected gradient equals word2vec's ``negative`` draws per
+pair; CBOW predicts once per centre, as word2vec does. (One draw shared by a
+whole batch was tried first: each drawn row then receives thousands of summed
+updates in one step and training diverges.)
 
 The scatter of the span's gradients (each output row gets contributions from
 up to ``2 * window`` centres) is an overlap-add, done as one batched matrix
@@ -56,8 +58,9 @@ class Word2VecConfig:
     alpha: float = 0.025
     min_alpha: float = 1e-4
     shrink_windows: bool = True
-    batch_size: int = 1024
+    batch_size: int = 2048
     row_update_cap: float = 16.0
+    negative_group: int = 4
 
 
 @dataclass
@@ -163,7 +166,12 @@ class Word2VecKernel:
                     on_batch(raw)
             if n_kept == 0:
                 words_done += n_raw
-            history.append(EpochStats(loss=float(loss), words=n_raw, seconds=time.perf_counter() - t0))
+            loss = float(loss)
+            if not math.isfinite(loss) or not bool(torch.isfinite(self.w_in).all()):
+                raise FloatingPointError(
+                    "word2vec training diverged (non-finite loss or vectors); use a smaller batch_size "
+                    f"(now {cfg.batch_size}) or alpha (now {cfg.alpha})")
+            history.append(EpochStats(loss=loss, words=n_raw, seconds=time.perf_counter() - t0))
         return history, words_done
 
     def _negatives(self, n):
@@ -189,17 +197,33 @@ class Word2VecKernel:
         counts = torch.bincount(rows, minlength=0).to(self.w_in.dtype)
         return (cap / counts[rows]).clamp(max=1.0)
 
-    def _negative_scores(self, h, n):
-        """Draw ``negative`` words per centre; return ids, their output rows and scores."""
-        k, d = self.cfg.negative, self.cfg.vector_size
-        negs = self._negatives(n)
-        u = self.w_out.index_select(0, negs).view(n, k, d)
-        s_neg = torch.bmm(h.unsqueeze(1), u.transpose(1, 2)).squeeze(1)  # (n, k)
-        return negs, u, s_neg
+    def _negative_step(self, h, weight, lr):
+        """Negative sampling for centres ``h`` (n, d), one draw per group of centres.
+
+        Groups of ``negative_group`` consecutive centres share ``negative``
+        draws, so scores and gradients are batched (G, d) x (d, k) products.
+        ``weight`` (n, 1) scales each centre's term (its number of pairs in
+        skip-gram, 1 or 0 in CBOW). Returns the drawn ids, the gradient step
+        for ``h``, the step for the drawn rows and the loss term.
+        """
+        n, d = h.shape
+        g = self.cfg.negative_group
+        m = -(-n // g)
+        pad = m * g - n
+        hg = F.pad(h, (0, 0, 0, pad)).view(m, g, d)
+        wg = F.pad(weight, (0, 0, 0, pad)).view(m, g, 1)
+        negs = self._negatives(m)
+        u = self.w_out.index_select(0, negs).view(m, -1, d)                # (m, k, d)
+        s_neg = torch.bmm(hg, u.transpose(1, 2))                            # (m, g, k)
+        loss = (F.logsigmoid(-s_neg) * wg).sum()
+        g_neg = torch.sigmoid(s_neg) * (wg * -lr)
+        step_h = torch.bmm(g_neg, u).view(m * g, d)[:n]
+        step_u = torch.bmm(g_neg.transpose(1, 2), hg).view(-1, d)          # (m * k, d)
+        return negs, step_h, step_u, -loss
 
     def _sg_step(self, ids_ext, doc_ext, start, n, lr):
         """Skip-gram: the centre's input vector predicts each context's output vector."""
-        w, d = self.cfg.window, self.cfg.vector_size
+        w = self.cfg.window
         span_ids = ids_ext[start:start + n + 2 * w]
         centres = span_ids[w:w + n]
         mask = self._window_mask(doc_ext, start, n).to(self.w_in.dtype)   # (n, 2w+1)
@@ -208,22 +232,19 @@ class Word2VecKernel:
         e_win = e.unfold(0, 2 * w + 1, 1)                                 # (n, d, 2w+1) view
         scores = torch.bmm(h.unsqueeze(1), e_win).squeeze(1)              # (n, 2w+1)
         n_pairs = mask.sum(1, keepdim=True)
-        negs, u, s_neg = self._negative_scores(h, n)
-        loss = -(F.logsigmoid(scores) * mask).sum() - (F.logsigmoid(-s_neg) * n_pairs).sum()
+        negs, neg_h, neg_u, neg_loss = self._negative_step(h, n_pairs, lr)
+        loss = neg_loss - (F.logsigmoid(scores) * mask).sum()
         # learning-rate-scaled derivatives of the log-likelihood w.r.t. the scores
         g_pos = torch.sigmoid(-scores) * mask * lr
-        g_neg = torch.sigmoid(s_neg) * (n_pairs * -lr)
-        g_h = window_sum(e_win, g_pos) + torch.bmm(g_neg.unsqueeze(1), u).squeeze(1)
-        g_h = g_h * self._damping(centres).unsqueeze(1)
+        g_h = (window_sum(e_win, g_pos) + neg_h) * self._damping(centres).unsqueeze(1)
         self._scatter_add(self.w_out, span_ids, overlap_add(h, g_pos, w) * self._damping(span_ids).unsqueeze(1))
-        g_neg = g_neg * self._damping(negs).view(n, -1)
-        self._scatter_add(self.w_out, negs, (g_neg.unsqueeze(2) * h.unsqueeze(1)).view(-1, d))
+        self._scatter_add(self.w_out, negs, neg_u * self._damping(negs).unsqueeze(1))
         self._scatter_add(self.w_in, centres, g_h)
         return loss.double()
 
     def _cbow_step(self, ids_ext, doc_ext, start, n, lr):
         """CBOW: the mean of the context input vectors predicts the centre's output vector."""
-        w, d = self.cfg.window, self.cfg.vector_size
+        w = self.cfg.window
         span_ids = ids_ext[start:start + n + 2 * w]
         centres = span_ids[w:w + n]
         mask = self._window_mask(doc_ext, start, n).to(self.w_in.dtype)   # (n, 2w+1)
@@ -234,13 +255,12 @@ class Word2VecKernel:
         h = window_sum(e_win, mask / count.clamp(min=1))                  # context means
         u_c = self.w_out.index_select(0, centres)
         s_pos = (h * u_c).sum(1, keepdim=True)
-        negs, u, s_neg = self._negative_scores(h, n)
-        loss = -(F.logsigmoid(s_pos) * valid).sum() - (F.logsigmoid(-s_neg) * valid).sum()
+        negs, neg_h, neg_u, neg_loss = self._negative_step(h, valid, lr)
+        loss = neg_loss - (F.logsigmoid(s_pos) * valid).sum()
         g_pos = torch.sigmoid(-s_pos) * valid * lr                        # (n, 1)
-        g_neg = torch.sigmoid(s_neg) * (valid * -lr)                      # (n, k)
-        g_h = g_pos * u_c + torch.bmm(g_neg.unsqueeze(1), u).squeeze(1)   # (n, d)
+        g_h = g_pos * u_c + neg_h                                         # (n, d)
         self._scatter_add(self.w_out, centres, g_pos * h)
-        self._scatter_add(self.w_out, negs, (g_neg.unsqueeze(2) * h.unsqueeze(1)).view(-1, d))
+        self._scatter_add(self.w_out, negs, neg_u)
         # word2vec adds the hidden error to every context word unscaled (cbow_mean=1)
         self._scatter_add(self.w_in, span_ids, overlap_add(g_h, mask, w))
         return loss.double()

@@ -16,7 +16,7 @@ from .vectors import WordVectors
 
 __all__ = ["Word2VecVectorizer"]
 
-_DEFAULT_BATCH = {"skipgram": 1024, "cbow": 2048}
+_DEFAULT_BATCH = {"skipgram": 2048, "cbow": 4096}
 
 
 class Word2VecVectorizer(BaseEmbeddingVectorizer):
@@ -49,7 +49,9 @@ class Word2VecVectorizer(BaseEmbeddingVectorizer):
     shrink_windows : bool, default=True
         Draw each centre's effective window uniformly from ``1..window``.
     batch_size : int or None, default=None
-        Centre words per training step (None: 1024 for skip-gram, 2048 for CBOW).
+        Centre words per training step (None: 2048 for skip-gram, 4096 for CBOW).
+        Larger batches are faster but sum more stale updates per step; see
+        ``benchmarks/bench_word2vec.py``.
     pooling : {"mean", "sum", "max", "mean_max", "tfidf", "sif"}, default="mean"
         How ``transform`` combines word vectors into a document vector.
     lowercase, token_pattern, tokenizer

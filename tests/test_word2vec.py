@@ -12,9 +12,9 @@ from skembed import Word2VecVectorizer
 from skembed._word2vec_kernel import Word2VecConfig, Word2VecKernel, overlap_add, window_sum
 
 
-def make_kernel(algorithm, n_words=7, d=4, window=2):
+def make_kernel(algorithm, n_words=7, d=4, window=2, group=1):
     cfg = Word2VecConfig(vector_size=d, window=window, algorithm=algorithm, negative=2,
-                         shrink_windows=False, batch_size=64, row_update_cap=0)
+                         shrink_windows=False, batch_size=64, row_update_cap=0, negative_group=group)
     gen = torch.Generator().manual_seed(0)
     rng = np.random.default_rng(0)
     w_in = rng.normal(scale=0.3, size=(n_words, d)).astype(np.float32)
@@ -49,13 +49,16 @@ def explicit_loss(algorithm, w_in, w_out, ids, doc, window, negs):
     return loss
 
 
+@pytest.mark.parametrize("group", [1, 3])
 @pytest.mark.parametrize("algorithm", ["skipgram", "cbow"])
-def test_one_step_equals_gradient_descent_on_the_explicit_loss(algorithm, monkeypatch):
+def test_one_step_equals_gradient_descent_on_the_explicit_loss(algorithm, group, monkeypatch):
+    """Centres in one group of ``group`` share one draw of negatives."""
     ids = np.array([0, 1, 2, 3, 1, 4, 5, 6, 2], dtype=np.int64)
     doc = np.array([0, 0, 0, 0, 0, 1, 1, 1, 1])
-    k, w_in, w_out = make_kernel(algorithm)
-    negs = torch.tensor(np.random.default_rng(1).integers(0, 7, size=(len(ids), 2)))
-    monkeypatch.setattr(k, "_negatives", lambda n: negs[:n].reshape(-1))
+    k, w_in, w_out = make_kernel(algorithm, group=group)
+    draws = torch.tensor(np.random.default_rng(1).integers(0, 7, size=(len(ids), 2)))
+    monkeypatch.setattr(k, "_negatives", lambda m: draws[:m].reshape(-1))
+    negs = draws[torch.arange(len(ids)) // group]
     k._offsets_abs = (torch.arange(5) - 2).abs()
     ids_ext, doc_ext = k._padded(torch.tensor(ids), torch.tensor(doc))
     lr = 0.1

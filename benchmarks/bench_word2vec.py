@@ -1,0 +1,75 @@
+"""Word2Vec speed and quality: gensim and skembed with identical settings, in one run.
+
+    python benchmarks/bench_word2vec.py [--corpus PATH] [--repeat 4] [--threads 2]
+
+Settings: dim 100, window 5, negative 5, sample 1e-3, min_count 5, 5 epochs.
+words/s is corpus words x epochs / training seconds (vocabulary building is
+timed apart, as "total s"). Quality: WordSim353 and SimLex-999 Spearman,
+Google analogy accuracy (3CosAdd), all with gensim's evaluation code on the
+gensim side and skembed's (tested equal) on ours.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import evaluate, load_corpus, machine, markdown_table  # noqa: E402
+
+SETTINGS = dict(vector_size=100, window=5, negative=5, sample=1e-3, min_count=5, epochs=5)
+
+
+def run_gensim(docs, algorithm, threads, seed):
+    from gensim.models import Word2Vec
+    t0 = time.perf_counter()
+    model = Word2Vec(sg=int(algorithm == "skipgram"), workers=threads, seed=seed, **SETTINGS)
+    model.build_vocab(docs)
+    t1 = time.perf_counter()
+    model.train(docs, total_examples=len(docs), epochs=SETTINGS["epochs"])
+    t2 = time.perf_counter()
+    return model.wv, t2 - t1, t2 - t0
+
+
+def run_skembed(docs, algorithm, threads, seed):
+    from skembed import Word2VecVectorizer
+    vec = Word2VecVectorizer(algorithm=algorithm, n_jobs=threads, random_state=seed, **SETTINGS)
+    t0 = time.perf_counter()
+    vec.fit(docs)
+    total = time.perf_counter() - t0
+    return vec.wv_, sum(h["seconds"] for h in vec.history_), total
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--corpus", help="whitespace-tokenized text (default: ../shared/data/enwiki_small.txt)")
+    ap.add_argument("--repeat", type=int, default=4, help="repeat the corpus this many times")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--algorithms", default="skipgram,cbow")
+    args = ap.parse_args(argv)
+    docs = load_corpus(args.corpus, args.repeat)
+    n_words = sum(map(len, docs))
+    print(f"corpus: {n_words:,} tokens in {len(docs)} documents; {machine()}; {args.threads} threads\n")
+    rows = []
+    for algorithm in args.algorithms.split(","):
+        results = {}
+        for name, runner in (("gensim", run_gensim), ("skembed", run_skembed)):
+            wv, train_s, total_s = runner(docs, algorithm, args.threads, args.seed)
+            row = {"model": f"{name} {algorithm}", "words/s": n_words * SETTINGS["epochs"] / train_s,
+                   "train s": train_s, "total s": total_s, **evaluate(wv)}
+            results[name] = row
+            rows.append(row)
+            print({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}, flush=True)
+        ratio = results["skembed"]["words/s"] / results["gensim"]["words/s"]
+        rows.append({"model": f"ratio {algorithm}", "words/s": f"{ratio:.2f}x", "train s": "", "total s": "",
+                     **{k: f"{results['skembed'][k] - results['gensim'][k]:+.3f}"
+                        for k in ("wordsim353", "simlex999", "analogy")}})
+    print()
+    print(markdown_table(rows, ["model", "words/s", "train s", "total s", "wordsim353", "simlex999", "analogy"]))
+
+
+if __name__ == "__main__":
+    main()

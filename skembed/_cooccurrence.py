@@ -1,0 +1,57 @@
+"""Word-word co-occurrence counts over a flat corpus, as a scipy sparse matrix.
+
+For each window offset ``d`` the (later word, earlier word) pairs at distance
+``d`` inside one document are two shifted slices of the id array; each offset
+becomes one COO block summed into CSR. The corpus is processed in chunks of
+tokens, so memory stays bounded whatever its size. Semantics follow Stanford
+GloVe's ``cooccur``: words outside the vocabulary are skipped (they do not count
+as positions), a pair at distance ``d`` adds ``1/d`` (or 1), rows are the focal
+word and columns its left context, and ``symmetric`` adds the right context too.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._corpus import Corpus
+
+__all__ = ["cooccurrence_matrix"]
+
+
+def cooccurrence_matrix(corpus: Corpus, n_words: int, window: int = 10, symmetric: bool = True,
+                        distance_weighting: bool = True, chunk_tokens: int = 1 << 20,
+                        dtype=np.float64) -> sp.csr_matrix:
+    """Count co-occurrences of word ids within ``window`` tokens.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix of shape (n_words, n_words)
+    """
+    if window < 1:
+        raise ValueError(f"window must be >= 1, got {window}")
+    ids = corpus.ids
+    doc = corpus.doc_index().astype(np.int32)
+    n = len(ids)
+    total = sp.csr_matrix((n_words, n_words), dtype=dtype)
+    for start in range(0, max(n, 1), chunk_tokens):
+        stop = min(start + chunk_tokens, n)
+        rows, cols, vals = [], [], []
+        for d in range(1, window + 1):
+            hi = min(stop, n - d)   # earlier word at t in [start, hi), later word at t + d
+            if hi <= start:
+                continue
+            same = doc[start:hi] == doc[start + d:hi + d]
+            rows.append(ids[start + d:hi + d][same])
+            cols.append(ids[start:hi][same])
+            vals.append(np.full(rows[-1].shape[0], 1.0 / d if distance_weighting else 1.0, dtype=dtype))
+        if not rows:
+            continue
+        block = sp.coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                              shape=(n_words, n_words)).tocsr()
+        total = total + block
+    if symmetric:
+        total = total + total.T.tocsr()
+    total.sum_duplicates()
+    total.eliminate_zeros()
+    return total.tocsr()
