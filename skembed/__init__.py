@@ -6,12 +6,14 @@ from ._base import SkembedVersionWarning
 from ._text import Tokenizer
 from ._vocab import Vocabulary
 from .pooling import DocumentPooler, pool
+from .glove import GloVeVectorizer
 from .vectors import WordVectors
 from .word2vec import Word2VecVectorizer
 
 __all__ = [
     "__version__",
     "DocumentPooler",
+    "GloVeVectorizer",
     "SkembedVersionWarning",
     "Tokenizer",
     "Vocabulary",

@@ -1,0 +1,99 @@
+"""GloVe end to end: skembed, Stanford's C GloVe and gensim skip-gram, in one run.
+
+    python benchmarks/build_stanford_glove.py /tmp/stanford_glove   # once
+    python benchmarks/bench_glove.py --stanford /tmp/stanford_glove [--repeat 4] [--threads 2]
+
+Settings (both GloVe implementations): window 10, symmetric, 1/d weighting,
+min_count 5, x_max 100, alpha 0.75, learning rate 0.05, 25 iterations,
+100 dimensions. Times are end to end: vocabulary + co-occurrence (+ shuffle
+for Stanford) + training. gensim's skip-gram (dim 100, window 5, 5 epochs) is
+a second quality reference.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import evaluate, load_corpus, machine, markdown_table  # noqa: E402
+
+DIM, WINDOW, ITER, X_MAX, MIN_COUNT = 100, 10, 25, 100.0, 5
+
+
+def run_stanford(bin_dir, docs, threads, workdir):
+    from skembed import WordVectors
+    work = Path(workdir)
+    corpus = work / "corpus.txt"
+    corpus.write_text("\n".join(" ".join(d) for d in docs) + "\n", encoding="utf-8")
+    b = Path(bin_dir)
+
+    def run(*args):
+        subprocess.run([str(a) for a in args], check=True, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+
+    t0 = time.perf_counter()
+    run(b / "vocab_count", corpus, work / "vocab.txt", MIN_COUNT)
+    run(b / "cooccur", corpus, work / "vocab.txt", work / "cooc.bin", WINDOW, 1, work / "overflow", 4.0)
+    run(b / "shuffle", work / "cooc.bin", work / "cooc.shuf.bin", work / "temp_shuffle", 4.0)
+    t1 = time.perf_counter()
+    run(b / "glove", work / "cooc.shuf.bin", work / "vocab.txt", work / "vectors", threads, ITER, DIM, X_MAX,
+        0.75, 0.05)
+    t2 = time.perf_counter()
+    return WordVectors.load_glove_format(work / "vectors.txt"), t1 - t0, t2 - t1
+
+
+def run_skembed(docs, threads, seed):
+    from skembed import GloVeVectorizer
+    vec = GloVeVectorizer(vector_size=DIM, window=WINDOW, min_count=MIN_COUNT, x_max=X_MAX, epochs=ITER,
+                          n_jobs=threads, random_state=seed)
+    t0 = time.perf_counter()
+    vec.fit(docs)
+    total = time.perf_counter() - t0
+    train = sum(h["seconds"] for h in vec.history_)
+    return vec.wv_, total - train, train
+
+
+def run_gensim(docs, threads, seed):
+    from gensim.models import Word2Vec
+    t0 = time.perf_counter()
+    model = Word2Vec(docs, vector_size=DIM, window=5, min_count=MIN_COUNT, epochs=5, sg=1, workers=threads, seed=seed)
+    return model.wv, 0.0, time.perf_counter() - t0
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--corpus")
+    ap.add_argument("--repeat", type=int, default=4)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--stanford", help="folder with Stanford GloVe's vocab_count, cooccur, shuffle, glove")
+    args = ap.parse_args(argv)
+    docs = load_corpus(args.corpus, args.repeat)
+    print(f"corpus: {sum(map(len, docs)):,} tokens; {machine()}; {args.threads} threads\n")
+    rows = []
+    runners = [("skembed GloVe", lambda: run_skembed(docs, args.threads, args.seed))]
+    if args.stanford:
+        tmp = tempfile.mkdtemp(prefix="stanford_glove_")
+        runners.insert(0, ("Stanford GloVe (C)", lambda: run_stanford(args.stanford, docs, args.threads, tmp)))
+    runners.append(("gensim skip-gram", lambda: run_gensim(docs, args.threads, args.seed)))
+    for name, runner in runners:
+        wv, prep, train = runner()
+        row = {"model": name, "prep s": prep, "train s": train, "total s": prep + train, **evaluate(wv)}
+        rows.append(row)
+        print({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}, flush=True)
+    if args.stanford:
+        c, ours = rows[0], rows[1]
+        rows.append({"model": "skembed vs C", "prep s": f"{c['prep s'] / ours['prep s']:.1f}x",
+                     "train s": f"{c['train s'] / ours['train s']:.2f}x",
+                     "total s": f"{c['total s'] / ours['total s']:.2f}x faster",
+                     **{k: f"{ours[k] - c[k]:+.3f}" for k in ("wordsim353", "simlex999", "analogy")}})
+    print()
+    print(markdown_table(rows, ["model", "prep s", "train s", "total s", "wordsim353", "simlex999", "analogy"]))
+
+
+if __name__ == "__main__":
+    main()

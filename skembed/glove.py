@@ -1,0 +1,237 @@
+"""``GloVeVectorizer``: GloVe embeddings as a scikit-learn transformer."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._base import BaseEmbeddingVectorizer, make_generator, progress_bar, torch_context
+from ._cooccurrence import cooccurrence_matrix
+from ._corpus import Corpus, encode_corpus, scan_corpus
+from ._glove_kernel import GloVeConfig, GloVeKernel
+from ._text import DEFAULT_TOKEN_PATTERN
+from ._vocab import Vocabulary
+from .vectors import WordVectors
+
+__all__ = ["GloVeVectorizer"]
+
+
+class GloVeVectorizer(BaseEmbeddingVectorizer):
+    """Learn GloVe embeddings from raw text and pool them into document vectors.
+
+    ``fit`` counts word co-occurrences (vectorized, see ``skembed._cooccurrence``)
+    and fits GloVe's weighted least-squares model with AdaGrad (Pennington,
+    Socher and Manning, 2014). Same surface as :class:`Word2VecVectorizer`.
+
+    Parameters
+    ----------
+    vector_size : int, default=100
+    window : int, default=10
+        Context window for co-occurrence counting.
+    symmetric : bool, default=True
+        Count right contexts as well as left ones.
+    distance_weighting : bool, default=True
+        A pair ``d`` words apart adds ``1/d`` (else 1).
+    min_count : int, default=5
+    max_vocab_size : int or None, default=None
+    x_max : float, default=100.0
+        Co-occurrence count at which the weighting function reaches 1.
+    alpha : float, default=0.75
+        Exponent of the weighting function.
+    learning_rate : float, default=0.05
+        AdaGrad's initial learning rate.
+    epochs : int, default=25
+    batch_size : int, default=32768
+        Co-occurrence entries per AdaGrad step.
+    output : {"sum", "word", "concat"}, default="sum"
+        Word vectors are ``W + W~`` (as in the paper), ``W``, or both concatenated.
+    keep_cooccurrence : bool, default=False
+        Keep the co-occurrence matrix as ``cooccurrence_`` (also lets
+        ``partial_fit`` add counts to it).
+    pooling, lowercase, token_pattern, tokenizer, n_jobs, device, random_state, verbose
+        As in :class:`Word2VecVectorizer`.
+
+    Attributes
+    ----------
+    wv_ : WordVectors
+    vocabulary_ : dict of str to int
+    history_ : list of dict
+        Per epoch: ``loss`` (mean weighted squared error per entry, float64),
+        ``entries``, ``seconds``.
+    cooccurrence_ : scipy.sparse.csr_matrix or None
+    state_ : dict of ndarray
+        Word and context vectors, biases and AdaGrad accumulators (for
+        ``partial_fit``).
+    n_features_out_ : int
+
+    Examples
+    --------
+    >>> from skembed import GloVeVectorizer
+    >>> docs = ["the cat sat on the mat", "the dog sat on the log"] * 50
+    >>> GloVeVectorizer(vector_size=8, min_count=1, epochs=2, random_state=0).fit_transform(docs).shape
+    (100, 8)
+    """
+
+    _parameter_constraints: dict = {
+        **BaseEmbeddingVectorizer._parameter_constraints,
+        "window": [Interval(numbers.Integral, 1, None, closed="left")],
+        "symmetric": ["boolean"],
+        "distance_weighting": ["boolean"],
+        "x_max": [Interval(numbers.Real, 0, None, closed="neither")],
+        "alpha": [Interval(numbers.Real, 0, None, closed="left")],
+        "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
+        "output": [StrOptions({"sum", "word", "concat"})],
+        "keep_cooccurrence": ["boolean"],
+    }
+
+    def __init__(self, vector_size=100, window=10, symmetric=True, distance_weighting=True, min_count=5,
+                 max_vocab_size=None, x_max=100.0, alpha=0.75, learning_rate=0.05, epochs=25,
+                 batch_size=32768, output="sum", keep_cooccurrence=False, pooling="mean", lowercase=True,
+                 token_pattern=DEFAULT_TOKEN_PATTERN, tokenizer=None, n_jobs=None, device="cpu",
+                 random_state=None, verbose=0):
+        self.vector_size = vector_size
+        self.window = window
+        self.symmetric = symmetric
+        self.distance_weighting = distance_weighting
+        self.min_count = min_count
+        self.max_vocab_size = max_vocab_size
+        self.x_max = x_max
+        self.alpha = alpha
+        self.learning_rate = learning_rate
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.output = output
+        self.keep_cooccurrence = keep_cooccurrence
+        self.pooling = pooling
+        self.lowercase = lowercase
+        self.token_pattern = token_pattern
+        self.tokenizer = tokenizer
+        self.n_jobs = n_jobs
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _cooccur(self, corpus, n_words):
+        return cooccurrence_matrix(corpus, n_words, window=self.window, symmetric=self.symmetric,
+                                   distance_weighting=self.distance_weighting)
+
+    def _train(self, matrix, epochs, state=None):
+        coo = matrix.tocoo()
+        cfg = GloVeConfig(vector_size=self.vector_size, x_max=self.x_max, alpha=self.alpha,
+                          learning_rate=self.learning_rate, batch_size=self.batch_size)
+        with torch_context(self.n_jobs, self.device, self.random_state) as (device, seed):
+            kernel = GloVeKernel(cfg, matrix.shape[0], device, make_generator(device, seed), state=state)
+            with progress_bar(self.verbose, coo.nnz * epochs, "GloVe", unit="entry") as bar:
+                stats = kernel.train(coo.row, coo.col, coo.data, epochs, on_batch=bar.update)
+            history = [{"epoch": i + 1, "loss": cost / max(coo.nnz, 1), "entries": coo.nnz, "seconds": sec}
+                       for i, (cost, sec) in enumerate(stats)]
+            return kernel.vectors(self.output), kernel.state(), history
+
+    def _install(self, vocab, corpus, matrix, vectors, state, history):
+        wv = WordVectors(vocab.index_to_key, vectors, vocab.counts)
+        self._finish_fit(wv, vocab, corpus, history, state_=state, doc_freq_=vocab.doc_freq, n_docs_=vocab.n_docs,
+                         cooccurrence_=matrix if self.keep_cooccurrence else None)
+
+    def fit(self, X, y=None):
+        """Count co-occurrences in the documents and fit the GloVe model.
+
+        Parameters
+        ----------
+        X : iterable of str or of lists of str
+            Read once; a generator works.
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        vocab, corpus = scan_corpus(X, self._make_tokenizer(), min_count=self.min_count,
+                                    max_vocab_size=self.max_vocab_size)
+        matrix = self._cooccur(corpus, len(vocab))
+        if matrix.nnz == 0:
+            raise ValueError("no two vocabulary words co-occur within the window; give longer documents or "
+                             "lower min_count")
+        vectors, state, history = self._train(matrix, self.epochs)
+        self._install(vocab, corpus, matrix, vectors, state, history)
+        return self
+
+    def fit_cooccurrence(self, matrix, vocabulary):
+        """Fit GloVe on a co-occurrence matrix the caller already has.
+
+        Parameters
+        ----------
+        matrix : scipy sparse matrix of shape (n_words, n_words)
+            Non-negative co-occurrence counts (zeros are not training entries).
+        vocabulary : list of str or dict of str to int
+            The word of each row (a dict maps words to row numbers).
+
+        Returns
+        -------
+        self
+
+        Notes
+        -----
+        Without a corpus, word counts for ``pooling="sif"`` are taken as the
+        matrix's row sums, and ``pooling="tfidf"`` has no document frequencies
+        (every idf is 1, a plain mean).
+        """
+        self._validate_params()
+        if not sp.issparse(matrix):
+            raise TypeError(f"matrix must be a scipy sparse matrix, got {type(matrix).__name__}")
+        if isinstance(vocabulary, dict):
+            words = [None] * len(vocabulary)
+            for w, i in vocabulary.items():
+                words[i] = w
+        else:
+            words = list(vocabulary)
+        if matrix.shape != (len(words), len(words)):
+            raise ValueError(f"matrix has shape {matrix.shape} but the vocabulary has {len(words)} words")
+        matrix = sp.csr_matrix(matrix, dtype=np.float64)
+        matrix.eliminate_zeros()
+        if matrix.nnz == 0:
+            raise ValueError("the co-occurrence matrix has no non-zero entries")
+        if matrix.data.min() < 0 or not np.isfinite(matrix.data).all():
+            raise ValueError("co-occurrence counts must be finite and non-negative")
+        counts = np.asarray(matrix.sum(axis=1)).ravel().round().astype(np.int64)
+        vocab = Vocabulary(words, counts, np.zeros(len(words), np.int64), n_docs=0)
+        empty = Corpus(np.zeros(0, np.int32), np.zeros(1, np.int64))
+        vectors, state, history = self._train(matrix, self.epochs)
+        self._install(vocab, empty, matrix, vectors, state, history)
+        return self
+
+    def partial_fit(self, X, y=None):
+        """Add the co-occurrences of new documents and train one more epoch.
+
+        The first call on an unfitted vectorizer is ``fit`` with one epoch. Later
+        calls keep the vocabulary (new words are skipped) and continue from the
+        current vectors and AdaGrad state: on ``cooccurrence_ + new counts`` when
+        ``keep_cooccurrence=True``, else on the new counts alone.
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        if not hasattr(self, "wv_"):
+            vocab, corpus = scan_corpus(X, self._make_tokenizer(), min_count=self.min_count,
+                                        max_vocab_size=self.max_vocab_size)
+            matrix = self._cooccur(corpus, len(vocab))
+            vectors, state, history = self._train(matrix, 1)
+            self._install(vocab, corpus, matrix, vectors, state, history)
+            return self
+        vocab = Vocabulary(self.wv_.index_to_key, self.wv_.counts, self.doc_freq_, self.n_docs_)
+        corpus = encode_corpus(X, self._make_tokenizer(), self.wv_.key_to_index, allow_empty=False)
+        matrix = self._cooccur(corpus, len(vocab))
+        if self.cooccurrence_ is not None:
+            matrix = (self.cooccurrence_ + matrix).tocsr()
+        if matrix.nnz == 0:
+            return self
+        vectors, state, history = self._train(matrix, 1, state=self.state_)
+        for h in history:
+            h["epoch"] = len(self.history_) + 1
+        self._install(vocab, corpus, matrix, vectors, state, [dict(h) for h in self.history_] + history)
+        return self

@@ -1,0 +1,159 @@
+import pickle
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+
+from skembed import GloVeVectorizer
+from skembed._corpus import Corpus, scan_corpus
+from skembed._cooccurrence import cooccurrence_matrix
+from skembed._glove_kernel import GloVeConfig, GloVeKernel, weighting
+from skembed._text import Tokenizer
+
+
+def naive_cooccurrence(docs, n_words, window, symmetric, distance_weighting):
+    x = np.zeros((n_words, n_words))
+    for doc in docs:
+        for t, focal in enumerate(doc):
+            for d in range(1, window + 1):
+                if t - d < 0:
+                    break
+                w = 1.0 / d if distance_weighting else 1.0
+                x[focal, doc[t - d]] += w
+                if symmetric:
+                    x[doc[t - d], focal] += w
+    return x
+
+
+@pytest.mark.parametrize("symmetric", [True, False])
+@pytest.mark.parametrize("distance_weighting", [True, False])
+def test_cooccurrence_matches_naive_counting(symmetric, distance_weighting):
+    rng = np.random.default_rng(0)
+    docs = [list(rng.integers(0, 12, size=n)) for n in (0, 1, 7, 30, 3, 25)]
+    ids = np.array([i for d in docs for i in d], dtype=np.int32)
+    corpus = Corpus(ids, np.concatenate([[0], np.cumsum([len(d) for d in docs])]))
+    for chunk in (5, 1 << 20):  # chunking must not change the counts
+        got = cooccurrence_matrix(corpus, 12, window=4, symmetric=symmetric,
+                                  distance_weighting=distance_weighting, chunk_tokens=chunk)
+        np.testing.assert_allclose(got.toarray(), naive_cooccurrence(docs, 12, 4, symmetric, distance_weighting))
+
+
+def test_cooccurrence_on_text_skips_unknown_words_like_stanford():
+    vocab, corpus = scan_corpus(["a b rare a", "b a"], Tokenizer(), min_count=2)
+    x = cooccurrence_matrix(corpus, len(vocab), window=2)
+    a, b = vocab.key_to_index["a"], vocab.key_to_index["b"]
+    # doc 1 becomes "a b a": (b,a) at 1, (a,b) at 1, (a,a) at 2; doc 2 "b a"
+    assert x[a, b] == pytest.approx(1 + 1 + 1)
+    assert x[a, a] == pytest.approx(2 * 0.5)
+
+
+def test_weighting_function():
+    x = np.array([1.0, 50.0, 100.0, 500.0])
+    np.testing.assert_allclose(weighting(x, 100.0, 0.75), [0.01 ** 0.75, 0.5 ** 0.75, 1.0, 1.0])
+    np.testing.assert_allclose(weighting(torch.tensor(x), 100.0, 0.75).numpy(), weighting(x, 100.0, 0.75))
+
+
+def test_one_adagrad_step_against_numpy():
+    d, n = 3, 4
+    k = GloVeKernel(GloVeConfig(vector_size=d, x_max=10.0, alpha=0.75, learning_rate=0.1), n,
+                    torch.device("cpu"), torch.Generator().manual_seed(0))
+    w0, c0 = k.params["w"].numpy().astype(np.float64), k.params["c"].numpy().astype(np.float64)
+    gw0, gc0 = k.gradsq["w"].numpy().copy(), k.gradsq["c"].numpy().copy()
+    i = np.array([0, 1, 0, 3])
+    j = np.array([2, 2, 1, 0])
+    x = np.array([3.0, 20.0, 1.0, 7.0])
+    cost = k.step(torch.tensor(i), torch.tensor(j), torch.tensor(np.log(x), dtype=torch.float32)[:, None],
+                  torch.tensor(weighting(x, 10.0, 0.75), dtype=torch.float32)[:, None])
+    # reference: per-row summed gradients, AdaGrad with accumulators before the step
+    diff = (w0[i, :d] * c0[j, :d]).sum(1) + w0[i, d] + c0[j, d] - np.log(x)
+    f = weighting(x, 10.0, 0.75)
+    assert float(cost) == pytest.approx(0.5 * (f * diff ** 2).sum(), rel=1e-5)
+    g = 0.1 * f * diff
+    gw, gc = np.zeros_like(w0), np.zeros_like(c0)
+    for e in range(len(i)):
+        gw[i[e]] += g[e] * np.append(c0[j[e], :d], 1.0)
+        gc[j[e]] += g[e] * np.append(w0[i[e], :d], 1.0)
+    np.testing.assert_allclose(k.params["w"].numpy(), w0 - gw / np.sqrt(gw0), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(k.params["c"].numpy(), c0 - gc / np.sqrt(gc0), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(k.gradsq["w"].numpy(), gw0 + gw ** 2, rtol=1e-5)
+    np.testing.assert_allclose(k.gradsq["c"].numpy(), gc0 + gc ** 2, rtol=1e-5)
+
+
+def test_training_lowers_the_cost_and_learns_topics(toy_corpus):
+    y = np.arange(len(toy_corpus)) % 2
+    vec = GloVeVectorizer(vector_size=16, min_count=1, window=5, epochs=15, x_max=10, random_state=0)
+    X = vec.fit_transform(toy_corpus[:300])
+    losses = [h["loss"] for h in vec.history_]
+    assert losses[-1] < 0.5 * losses[0] and all(np.isfinite(losses))
+    clf = LogisticRegression().fit(X, y[:300])
+    assert clf.score(vec.transform(toy_corpus[300:]), y[300:]) > 0.9
+
+
+def test_output_modes_and_feature_names(toy_corpus):
+    for output, dim in (("sum", 8), ("word", 8), ("concat", 16)):
+        vec = GloVeVectorizer(vector_size=8, min_count=1, epochs=1, output=output, random_state=0).fit(toy_corpus)
+        assert vec.transform(["cat dog"]).shape == (1, dim) and vec.wv_.vector_size == dim
+        assert len(vec.get_feature_names_out()) == dim
+
+
+def test_determinism(toy_corpus):
+    kw = dict(vector_size=8, min_count=1, epochs=2, n_jobs=2)
+    a = GloVeVectorizer(random_state=1, **kw).fit(toy_corpus).wv_.vectors
+    b = GloVeVectorizer(random_state=1, **kw).fit(toy_corpus).wv_.vectors
+    c = GloVeVectorizer(random_state=2, **kw).fit(toy_corpus).wv_.vectors
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_fit_cooccurrence_from_a_users_matrix(toy_corpus):
+    ref = GloVeVectorizer(vector_size=8, min_count=1, epochs=3, keep_cooccurrence=True, random_state=0).fit(toy_corpus)
+    words = ref.wv_.index_to_key
+    other = GloVeVectorizer(vector_size=8, epochs=3, random_state=0).fit_cooccurrence(ref.cooccurrence_, words)
+    np.testing.assert_allclose(other.wv_.vectors, ref.wv_.vectors, rtol=1e-5, atol=1e-6)
+    assert other.cooccurrence_ is None and ref.cooccurrence_.shape == (len(words), len(words))
+    as_dict = GloVeVectorizer(vector_size=8, epochs=1).fit_cooccurrence(sp.coo_matrix(ref.cooccurrence_),
+                                                                         {w: i for i, w in enumerate(words)})
+    assert as_dict.wv_.index_to_key == words
+    with pytest.raises(ValueError, match="shape"):
+        GloVeVectorizer().fit_cooccurrence(ref.cooccurrence_, words[:-1])
+    with pytest.raises(TypeError, match="sparse"):
+        GloVeVectorizer().fit_cooccurrence(ref.cooccurrence_.toarray(), words)
+    with pytest.raises(ValueError, match="non-negative"):
+        GloVeVectorizer().fit_cooccurrence(-ref.cooccurrence_, words)
+
+
+def test_partial_fit_adds_counts_and_continues(toy_corpus):
+    vec = GloVeVectorizer(vector_size=8, min_count=1, keep_cooccurrence=True, random_state=0)
+    vec.partial_fit(toy_corpus[:200])
+    nnz, total = vec.cooccurrence_.nnz, vec.cooccurrence_.sum()
+    before = vec.wv_.vectors.copy()
+    vec.partial_fit(toy_corpus[200:] + ["newword cat"])
+    assert vec.cooccurrence_.sum() > total and vec.cooccurrence_.nnz >= nnz
+    assert "newword" not in vec.wv_ and len(vec.history_) == 2
+    assert not np.array_equal(before, vec.wv_.vectors)
+
+
+def test_pickle_loads_on_cpu_and_transforms_the_same(toy_corpus):
+    vec = GloVeVectorizer(vector_size=8, min_count=1, epochs=2, random_state=0).fit(toy_corpus)
+    back = pickle.loads(pickle.dumps(vec))
+    np.testing.assert_array_equal(back.transform(toy_corpus[:3]), vec.transform(toy_corpus[:3]))
+    assert all(isinstance(v, np.ndarray) for v in back.state_.values())
+
+
+def test_pipeline_grid_search_over_vector_size(toy_corpus):
+    y = np.arange(len(toy_corpus)) % 2
+    pipe = make_pipeline(GloVeVectorizer(min_count=1, epochs=8, x_max=10, random_state=0),
+                         LogisticRegression(max_iter=500))
+    grid = GridSearchCV(pipe, {"glovevectorizer__vector_size": [4, 12]}, cv=3).fit(toy_corpus, y)
+    assert grid.best_score_ > 0.9
+
+
+def test_glove_bad_input(toy_corpus):
+    with pytest.raises(ValueError, match="output"):
+        GloVeVectorizer(output="both").fit(toy_corpus)
+    with pytest.raises(ValueError, match="co-occur"):
+        GloVeVectorizer(min_count=1).fit(["single", "words", "only"])
