@@ -3,6 +3,7 @@
 __version__ = "0.1.0"
 
 from ._base import SkembedVersionWarning
+from .attention import AttentionPoolingClassifier
 from ._text import Tokenizer
 from ._vocab import Vocabulary
 from .pooling import DocumentPooler, pool
@@ -12,6 +13,7 @@ from .word2vec import Word2VecVectorizer
 
 __all__ = [
     "__version__",
+    "AttentionPoolingClassifier",
     "DocumentPooler",
     "GloVeVectorizer",
     "SkembedVersionWarning",

@@ -135,7 +135,8 @@ class BaseTextEstimator(BaseEstimator):
         check_is_fitted(self, self._fitted_marker)
 
     def __getstate__(self):
-        state = super().__getstate__()
+        # object.__getstate__ returns the live __dict__ on Python 3.11+: copy before changing it
+        state = dict(super().__getstate__())
         state["_skembed_version"] = _version()
         return state
 

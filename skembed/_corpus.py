@@ -63,6 +63,42 @@ class Corpus:
         lo, hi = self.offsets[start], self.offsets[stop]
         return Corpus(self.ids[lo:hi], self.offsets[start:stop + 1] - lo)
 
+    def truncate(self, max_length: int) -> "Corpus":
+        """Keep the first ``max_length`` tokens of every document."""
+        position = np.arange(self.n_tokens) - np.repeat(self.offsets[:-1], self.lengths)
+        return self.select(position < max_length)
+
+    def padded(self, docs, pad_id=0) -> np.ndarray:
+        """Documents ``docs`` as a (len(docs), longest) int64 matrix, right-padded with ``pad_id``."""
+        docs = np.asarray(docs, dtype=np.int64)
+        lengths = self.lengths[docs]
+        width = max(int(lengths.max()) if len(docs) else 0, 1)
+        cols = np.arange(width)
+        valid = cols[None, :] < lengths[:, None]
+        where = np.where(valid, self.offsets[docs][:, None] + cols[None, :], 0)
+        return np.where(valid, self.ids[where] if self.n_tokens else pad_id, pad_id).astype(np.int64)
+
+    def length_batches(self, batch_size, rng=None, docs=None, pool=50):
+        """Index batches of documents of similar length (less padding).
+
+        With ``rng``, documents are shuffled, sorted by length within pools of
+        ``pool`` batches, and the batches shuffled; without, they are sorted by
+        length for inference.
+        """
+        docs = np.arange(self.n_docs) if docs is None else np.asarray(docs)
+        lengths = self.lengths[docs]
+        if rng is None:
+            order = docs[np.argsort(lengths, kind="stable")]
+            return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+        docs = docs[rng.permutation(len(docs))]
+        size = batch_size * pool
+        batches = []
+        for start in range(0, len(docs), size):
+            chunk = docs[start:start + size]
+            chunk = chunk[np.argsort(self.lengths[chunk], kind="stable")]
+            batches += [chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size)]
+        return [batches[i] for i in rng.permutation(len(batches))]
+
     @classmethod
     def concatenate(cls, parts) -> "Corpus":
         parts = list(parts)

@@ -115,11 +115,11 @@ def _as_tokens(doc, position: int, tokenizer: Tokenizer) -> list[str]:
     if isinstance(doc, np.str_):
         return tokenizer(str(doc))
     if isinstance(doc, Sequence) or (isinstance(doc, np.ndarray) and doc.ndim == 1):
-        for tok in doc:
-            if not isinstance(tok, str):
-                raise TypeError(
-                    f"document {position} is a token list holding a {type(tok).__name__} "
-                    f"({tok!r}); tokens must be str")
+        if not set(map(type, doc)) <= {str}:  # C-level check; the loop below only runs on error
+            tok = next(t for t in doc if not isinstance(t, str))
+            raise TypeError(
+                f"document {position} is a token list holding a {type(tok).__name__} "
+                f"({tok!r}); tokens must be str")
         return list(doc)
     if isinstance(doc, float) and doc != doc:
         raise ValueError(f"document {position} is NaN (a missing value); fill or drop missing texts first")

@@ -1,0 +1,136 @@
+"""Torch modules of the attention classifier: embedding, encoders, attention pooling.
+
+Plain ``nn.Module`` classes built from plain numbers, with no scikit-learn in
+sight; ``skembed.attention`` builds them inside ``fit`` (as skorch does).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["AttentionPooling", "TextEncoder", "AttentionPoolingNet", "attention_penalty"]
+
+
+class AttentionPooling(nn.Module):
+    """Pool a padded sequence (B, T, H) into (B, n_heads * H) with learned attention.
+
+    ``kind="additive"``: scores ``v^T tanh(W h)`` per head (Yang et al., 2016).
+    ``kind="scaled_dot"``: a learned query per head against projected keys,
+    divided by ``sqrt(attention_dim)``. Padding never gets weight; a row with no
+    token at all attends uniformly to its padding (zero vectors when the encoder
+    leaves padding at zero), so it still has a defined output.
+    """
+
+    def __init__(self, input_dim, attention_dim, n_heads=1, kind="additive"):
+        super().__init__()
+        self.kind = kind
+        self.n_heads = n_heads
+        if kind == "additive":
+            self.proj = nn.Linear(input_dim, attention_dim)
+            self.score = nn.Linear(attention_dim, n_heads, bias=False)
+        elif kind == "scaled_dot":
+            self.keys = nn.Linear(input_dim, attention_dim)
+            self.query = nn.Parameter(torch.randn(n_heads, attention_dim) / math.sqrt(attention_dim))
+        else:
+            raise ValueError(f"unknown attention {kind!r}")
+        self.scale = 1.0 / math.sqrt(attention_dim)
+
+    def weights(self, h, mask):
+        """Attention weights (B, n_heads, T); rows sum to 1 over unmasked tokens."""
+        if self.kind == "additive":
+            scores = self.score(torch.tanh(self.proj(h)))               # (B, T, heads)
+        else:
+            scores = self.keys(h) @ self.query.T * self.scale           # (B, T, heads)
+        scores = scores.transpose(1, 2)                                 # (B, heads, T)
+        empty = ~mask.any(1)
+        allowed = mask | empty.unsqueeze(1)                             # empty rows: uniform over padding
+        scores = scores.masked_fill(~allowed.unsqueeze(1), float("-inf"))
+        return torch.softmax(scores, dim=-1)
+
+    def forward(self, h, mask):
+        a = self.weights(h, mask)                                       # (B, heads, T)
+        pooled = a @ h                                                  # (B, heads, H)
+        return pooled.flatten(1), a
+
+
+class TextEncoder(nn.Module):
+    """Contextual token vectors: none (the embeddings), a BiGRU, a CNN or a transformer layer."""
+
+    def __init__(self, kind, input_dim, hidden_dim, max_length, dropout):
+        super().__init__()
+        self.kind = kind
+        if kind is None:
+            self.output_dim = input_dim
+        elif kind == "bigru":
+            self.rnn = nn.GRU(input_dim, hidden_dim, batch_first=True, bidirectional=True)
+            self.output_dim = 2 * hidden_dim
+        elif kind == "cnn":
+            self.conv = nn.Conv1d(input_dim, hidden_dim, kernel_size=3, padding=1)
+            self.output_dim = hidden_dim
+        elif kind == "transformer":
+            heads = next(h for h in (4, 2, 1) if input_dim % h == 0)
+            self.position = nn.Embedding(max_length, input_dim)
+            self.layer = nn.TransformerEncoderLayer(input_dim, heads, dim_feedforward=max(hidden_dim, 4),
+                                                    dropout=dropout, batch_first=True)
+            self.output_dim = input_dim
+        else:
+            raise ValueError(f"unknown encoder {kind!r}")
+
+    def forward(self, x, mask):
+        if self.kind is None:
+            return x
+        keep = mask.unsqueeze(2).to(x.dtype)
+        if self.kind == "bigru":
+            lengths = mask.sum(1).clamp(min=1).cpu()
+            packed = nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+            out, _ = self.rnn(packed)
+            out, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
+            return out * keep
+        if self.kind == "cnn":
+            return F.relu(self.conv((x * keep).transpose(1, 2))).transpose(1, 2) * keep
+        positions = torch.arange(x.shape[1], device=x.device)
+        padding = ~mask
+        padding[:, 0] &= mask.any(1)  # an all-padding row keeps one key, so attention stays finite
+        return self.layer(x + self.position(positions), src_key_padding_mask=padding) * keep
+
+
+class AttentionPoolingNet(nn.Module):
+    """Embedding -> encoder -> attention pooling -> dropout -> linear classifier.
+
+    Dropout acts on the pooled vector (and inside the transformer layer): on
+    every token embedding it cost more than the rest of a CPU training step.
+    """
+
+    def __init__(self, n_words, embedding_dim, n_classes, encoder=None, attention="additive", n_heads=1,
+                 hidden_dim=64, attention_dim=None, dropout=0.0, max_length=256, sparse=True, padding_idx=0, init_scale=0.1):
+        super().__init__()
+        self.embedding = nn.Embedding(n_words, embedding_dim, padding_idx=padding_idx, sparse=sparse)
+        with torch.no_grad():  # small start (as fastText): learned signal dominates after a few steps
+            self.embedding.weight.uniform_(-init_scale, init_scale)
+            self.embedding.weight[padding_idx] = 0.0
+        self.encoder = TextEncoder(encoder, embedding_dim, hidden_dim, max_length, dropout)
+        h = self.encoder.output_dim
+        self.pool = AttentionPooling(h, attention_dim or hidden_dim, n_heads, attention)
+        self.dropout = nn.Dropout(dropout)
+        self.output = nn.Linear(n_heads * h, n_classes)
+        self.padding_idx = padding_idx
+
+    def features(self, ids):
+        """Pooled document vectors and attention weights for padded ids (B, T)."""
+        mask = ids != self.padding_idx
+        h = self.encoder(self.embedding(ids), mask)
+        return self.pool(h, mask)
+
+    def forward(self, ids):
+        pooled, attn = self.features(ids)
+        return self.output(self.dropout(pooled)), attn
+
+
+def attention_penalty(attn):
+    """Lin et al. (2017): mean over the batch of ``||A A^T - I||_F^2`` for (B, heads, T) weights."""
+    eye = torch.eye(attn.shape[1], device=attn.device, dtype=attn.dtype)
+    return ((attn @ attn.transpose(1, 2) - eye) ** 2).sum((1, 2)).mean()

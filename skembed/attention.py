@@ -1,0 +1,552 @@
+"""``AttentionPoolingClassifier``: a text classifier that learns which tokens matter."""
+
+from __future__ import annotations
+
+import copy
+import numbers
+import time
+import warnings
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.base import ClassifierMixin, clone
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _check_sample_weight, column_or_1d
+
+from ._base import _TEXT_CONSTRAINTS, BaseTextEstimator, progress_bar, resolve_device, torch_context
+from ._corpus import Corpus, encode_corpus, scan_corpus
+from ._nn import AttentionPoolingNet, attention_penalty
+from ._text import Tokenizer, check_documents, iter_token_lists
+from .vectors import WordVectors
+
+__all__ = ["AttentionPoolingClassifier"]
+
+PAD = "<pad>"
+_PREDICT_BATCH = 1024
+
+
+class _NgramTokenizer(Tokenizer):
+    """Unigrams followed by the joined word n-grams up to ``n`` (as fastText adds bigrams)."""
+
+    def __init__(self, base: Tokenizer, n: int):
+        self.base, self.n = base, n
+
+    def __call__(self, doc):
+        tokens = self.base(doc)
+        out = list(tokens)
+        for k in range(2, self.n + 1):
+            out += map(" ".join, zip(*(tokens[i:] for i in range(k))))
+        return out
+
+    def __getstate__(self):
+        return self.__dict__.copy()
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+
+
+class AttentionPoolingClassifier(ClassifierMixin, BaseTextEstimator):
+    """Classify raw texts by attention-pooled token embeddings.
+
+    Each token is embedded, optionally contextualised by an encoder, weighted
+    by a learned attention (which tokens matter), pooled into one vector per
+    document and classified by a linear layer. Trained with Adam (sparse
+    updates for the embedding table) on length-bucketed batches, with early
+    stopping on a held-out validation split.
+
+    Parameters
+    ----------
+    embeddings : None, Word2VecVectorizer, GloVeVectorizer or WordVectors, default=None
+        None learns embeddings from scratch (size ``embedding_dim``). An unfitted
+        vectorizer is cloned and fitted on the training texts inside ``fit`` (so
+        ``GridSearchCV`` over ``embeddings__vector_size`` has no leakage); a fitted
+        one, or a ``WordVectors`` (e.g. pretrained vectors), is used as it is.
+        Known words start from those vectors, the others at random.
+    embedding_dim : int, default=50
+        Size of learned embeddings (ignored when ``embeddings`` gives vectors).
+    freeze_embeddings : bool, default=False
+        Keep the embedding table fixed.
+    encoder : {None, "bigru", "cnn", "transformer"}, default=None
+        Contextualise token vectors before attention (None: bag of embeddings).
+    attention : {"additive", "scaled_dot"}, default="additive"
+    n_heads : int, default=1
+        Attention heads (multi-hop pooling); their pooled vectors are concatenated.
+    attention_penalty : float, default=0.0
+        Weight of Lin et al.'s ``||A A^T - I||_F^2`` penalty (useful with ``n_heads > 1``).
+    hidden_dim : int, default=32
+        Attention size, and encoder width.
+    dropout : float, default=0.2
+    max_length : int, default=256
+        Tokens kept per document (the rest is ignored).
+    ngram_range : tuple (1, n), default=(1, 2)
+        Also embed word n-grams up to ``n`` as tokens.
+    min_count : int, default=2
+        Tokens seen fewer times in the training split are unknown (and ignored).
+    max_vocab_size : int or None, default=None
+    epochs : int, default=10
+    batch_size : int, default=128
+    learning_rate : float, default=1e-2
+    weight_decay : float, default=0.0
+        For the dense layers (the sparse embedding optimizer has none).
+    early_stopping : bool, default=True
+        Hold out ``validation_fraction`` of the training data (stratified),
+        stop after ``patience`` epochs without a lower validation log-loss, and
+        restore the best epoch's weights.
+    validation_fraction : float, default=0.1
+    patience : int, default=1
+    class_weight : None, "balanced" or dict, default=None
+    lowercase, token_pattern, tokenizer
+        Tokenization of raw texts. The default pattern keeps words and single
+        punctuation or emoji characters ("!", "?", "😀") as tokens.
+    n_jobs, device, random_state, verbose
+        As for the vectorizers.
+
+    Attributes
+    ----------
+    classes_ : ndarray
+    vocabulary_ : dict of str to int
+    module_ : torch.nn.Module
+        The trained network (its tensors are stored as CPU arrays when pickled).
+    history_ : list of dict
+        Per epoch: ``train_loss``, ``val_score`` (accuracy) and ``val_loss``
+        (None without early stopping), ``seconds``.
+    best_epoch_ : int
+    n_features_out_ : int
+        Size of the pooled document vectors ``transform`` returns.
+    embeddings_ : WordVectors or None
+        The vectors the embedding table started from.
+
+    Examples
+    --------
+    >>> from skembed import AttentionPoolingClassifier
+    >>> X = ["free prize call now", "see you at lunch", "win cash now", "lunch at noon?"] * 20
+    >>> y = ["spam", "ham", "spam", "ham"] * 20
+    >>> clf = AttentionPoolingClassifier(epochs=3, random_state=0).fit(X, y)
+    >>> clf.predict(["call now to win", ""]).shape
+    (2,)
+    """
+
+    _parameter_constraints: dict = {
+        **_TEXT_CONSTRAINTS,
+        "embeddings": [None, HasMethods(["fit", "transform"]), WordVectors],
+        "embedding_dim": [Interval(numbers.Integral, 1, None, closed="left")],
+        "freeze_embeddings": ["boolean"],
+        "encoder": [None, StrOptions({"bigru", "cnn", "transformer"})],
+        "attention": [StrOptions({"additive", "scaled_dot"})],
+        "n_heads": [Interval(numbers.Integral, 1, None, closed="left")],
+        "attention_penalty": [Interval(numbers.Real, 0, None, closed="left")],
+        "hidden_dim": [Interval(numbers.Integral, 1, None, closed="left")],
+        "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
+        "max_length": [Interval(numbers.Integral, 1, None, closed="left")],
+        "ngram_range": [tuple],
+        "min_count": [Interval(numbers.Integral, 1, None, closed="left")],
+        "max_vocab_size": [Interval(numbers.Integral, 3, None, closed="left"), None],
+        "epochs": [Interval(numbers.Integral, 1, None, closed="left")],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(numbers.Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(numbers.Real, 0, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "patience": [Interval(numbers.Integral, 1, None, closed="left")],
+        "class_weight": [None, StrOptions({"balanced"}), dict],
+    }
+    _fitted_marker = "module_"
+
+    def __init__(self, embeddings=None, embedding_dim=50, freeze_embeddings=False, encoder=None,
+                 attention="additive", n_heads=1, attention_penalty=0.0, hidden_dim=32, dropout=0.2,
+                 max_length=256, ngram_range=(1, 2), min_count=2, max_vocab_size=None, epochs=10,
+                 batch_size=128, learning_rate=1e-2, weight_decay=0.0, early_stopping=True,
+                 validation_fraction=0.1, patience=1, class_weight=None, lowercase=True,
+                 token_pattern=r"(?u)\b\w+\b|[^\w\s]", tokenizer=None, n_jobs=None, device="cpu",
+                 random_state=None, verbose=0):
+        self.embeddings = embeddings
+        self.embedding_dim = embedding_dim
+        self.freeze_embeddings = freeze_embeddings
+        self.encoder = encoder
+        self.attention = attention
+        self.n_heads = n_heads
+        self.attention_penalty = attention_penalty
+        self.hidden_dim = hidden_dim
+        self.dropout = dropout
+        self.max_length = max_length
+        self.ngram_range = ngram_range
+        self.min_count = min_count
+        self.max_vocab_size = max_vocab_size
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.class_weight = class_weight
+        self.lowercase = lowercase
+        self.token_pattern = token_pattern
+        self.tokenizer = tokenizer
+        self.n_jobs = n_jobs
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ helpers
+    def _make_tokenizer(self):
+        base = super()._make_tokenizer()
+        lo, hi = self.ngram_range
+        if lo != 1 or hi < 1:
+            raise ValueError(f"ngram_range must be (1, n) with n >= 1, got {self.ngram_range!r}")
+        return base if hi == 1 else _NgramTokenizer(base, hi)
+
+    def _token_lists(self, X, allow_empty=False):
+        """Token lists, each cut to its first ``max_length`` tokens."""
+        X = check_documents(X)
+        return [t[:self.max_length] for t in iter_token_lists(X, self._make_tokenizer(), allow_empty=allow_empty)]
+
+    def _check_targets(self, y, n_docs):
+        if y is None:
+            raise ValueError("y is required: the classifier needs one label per document")
+        y = column_or_1d(np.asarray(y, dtype=object) if not isinstance(y, np.ndarray) else y, warn=True)
+        if len(y) != n_docs:
+            raise ValueError(f"X has {n_docs} documents but y has {len(y)} labels")
+        check_classification_targets(y)
+        return y
+
+    def _resolve_embeddings(self, X):
+        emb = self.embeddings
+        if emb is None:
+            return None
+        if isinstance(emb, WordVectors):
+            return emb
+        if hasattr(emb, "wv_"):
+            return emb.wv_
+        fitted = clone(emb).fit(X)
+        return fitted.wv_
+
+    def _net_config(self, n_words, n_classes, dim):
+        return dict(n_words=n_words, embedding_dim=dim, n_classes=n_classes, encoder=self.encoder,
+                    attention=self.attention, n_heads=self.n_heads, hidden_dim=self.hidden_dim,
+                    dropout=float(self.dropout), max_length=self.max_length)
+
+    def _encode(self, tokens, vocabulary=None, unknown_id=None):
+        """Ids of known tokens (unknown ones are dropped: their vectors were never trained)."""
+        return encode_corpus(tokens, Tokenizer(), vocabulary or self.vocabulary_, unknown_id=unknown_id,
+                             allow_empty=True)
+
+    def _sample_weights(self, y_enc, sample_weight, n):
+        sw = _check_sample_weight(sample_weight, np.empty((n, 1)), dtype=np.float64)
+        if np.any(sw < 0):
+            raise ValueError("sample_weight must be non-negative")
+        if self.class_weight is not None:
+            cw = compute_class_weight(self.class_weight, classes=np.arange(len(self.classes_)), y=y_enc) \
+                if self.class_weight == "balanced" else \
+                np.array([float(self.class_weight.get(c, 1.0)) for c in self.classes_])
+            sw = sw * cw[y_enc]
+        return sw
+
+    def _build(self, vocab_words, n_classes, wv, seed, device):
+        dim = wv.vector_size if wv is not None else self.embedding_dim
+        config = self._net_config(len(vocab_words), n_classes, dim)
+        torch.manual_seed(seed)
+        net = AttentionPoolingNet(**config)
+        if wv is not None:
+            with torch.no_grad():
+                known = [(i, wv.key_to_index[w]) for i, w in enumerate(vocab_words) if w in wv.key_to_index]
+                if known:
+                    rows, src = map(list, zip(*known))
+                    net.embedding.weight[rows] = torch.as_tensor(wv.vectors[src])
+                net.embedding.weight[0] = 0.0
+        if self.freeze_embeddings:
+            net.embedding.weight.requires_grad_(False)
+        return net.to(device), config
+
+    def _optimizers(self, net):
+        opts = []
+        if net.embedding.weight.requires_grad:
+            opts.append(torch.optim.SparseAdam([net.embedding.weight], lr=self.learning_rate))
+        dense = [p for n, p in net.named_parameters() if not n.startswith("embedding.")]
+        opts.append(torch.optim.AdamW(dense, lr=self.learning_rate, weight_decay=self.weight_decay))
+        return opts
+
+    def _epoch(self, net, opts, corpus, y, sw, docs, rng, device, bar):
+        net.train()
+        total, weight = 0.0, 0.0
+        y_t = torch.as_tensor(y, device=device)
+        sw_t = torch.as_tensor(sw, dtype=torch.float32, device=device)
+        for batch in corpus.length_batches(self.batch_size, rng, docs):
+            ids = torch.as_tensor(corpus.padded(batch), device=device)
+            idx = torch.as_tensor(batch, device=device)
+            logits, attn = net(ids)
+            w = sw_t[idx]
+            loss = (F.cross_entropy(logits, y_t[idx], reduction="none") * w).sum() / len(batch)
+            if self.attention_penalty > 0:
+                loss = loss + self.attention_penalty * attention_penalty(attn)
+            for opt in opts:
+                opt.zero_grad(set_to_none=True)
+            loss.backward()
+            for opt in opts:
+                opt.step()
+            total += float(loss.detach()) * len(batch)
+            weight += len(batch)
+            bar.update(len(batch))
+        return total / max(weight, 1)
+
+    def _predict_logits(self, corpus, device, net=None, docs=None, features=False):
+        net = self.module_ if net is None else net
+        net.eval()
+        docs = np.arange(corpus.n_docs) if docs is None else np.asarray(docs)
+        width = self.n_features_out_ if features else len(self.classes_)
+        out = np.zeros((len(docs), width), dtype=np.float32)
+        position = np.empty(corpus.n_docs, dtype=np.int64)
+        position[docs] = np.arange(len(docs))
+        with torch.no_grad():
+            for batch in corpus.length_batches(_PREDICT_BATCH, None, docs):
+                ids = torch.as_tensor(corpus.padded(batch), device=device)
+                res = net.features(ids)[0] if features else net(ids)[0]
+                out[position[batch]] = res.float().cpu().numpy()
+        return out
+
+    def _validation(self, net, corpus, y, docs, device):
+        """Accuracy and mean log-loss on held-out documents."""
+        logits = torch.as_tensor(self._predict_logits(corpus, device, net, docs))
+        target = torch.as_tensor(y[docs])
+        loss = float(F.cross_entropy(logits, target))
+        return float((logits.argmax(1) == target).float().mean()), loss
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, X, y, sample_weight=None):
+        """Train on documents ``X`` with labels ``y``.
+
+        Parameters
+        ----------
+        X : iterable of str or of lists of str
+        y : array-like of shape (n_documents,)
+            Any hashable labels (strings too); at least two classes.
+        sample_weight : array-like of shape (n_documents,), optional
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        X = list(check_documents(X))
+        tokens = self._token_lists(X)
+        y = self._check_targets(y, len(tokens))
+        encoder = LabelEncoder().fit(y)
+        if len(encoder.classes_) < 2:
+            raise ValueError(f"y has only one class ({encoder.classes_[0]!r}); a classifier needs at least two")
+        y_enc = encoder.transform(y)
+        self.classes_ = encoder.classes_
+        sw = self._sample_weights(y_enc, sample_weight, len(tokens))
+        wv = self._resolve_embeddings(X)
+        docs = np.arange(len(tokens))
+        val = None
+        if self.early_stopping:
+            n_val = int(round(self.validation_fraction * len(docs)))
+            if n_val >= 1 and len(docs) - n_val >= 2:
+                strat = y_enc if np.bincount(y_enc).min() >= 2 and n_val >= len(self.classes_) else None
+                docs, val = train_test_split(docs, test_size=n_val, stratify=strat,
+                                             random_state=np.random.RandomState(self._seed_for_split()))
+        # the vocabulary comes from the training split only, so validation sees unknown
+        # words exactly as new documents will
+        vocab, _ = scan_corpus([tokens[i] for i in docs], Tokenizer(), min_count=self.min_count,
+                               max_vocab_size=self.max_vocab_size, specials=(PAD,), keep_corpus=False)
+        corpus = self._encode(tokens, vocab.key_to_index)
+        with torch_context(self.n_jobs, self.device, self.random_state) as (device, seed), \
+                torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []):
+            net, config = self._build(vocab.index_to_key, len(self.classes_), wv, seed, device)
+            opts = self._optimizers(net)
+            rng = np.random.default_rng(seed)
+            history, best, best_state, best_epoch, bad = [], -np.inf, None, 0, 0
+            with progress_bar(self.verbose, len(docs) * self.epochs, "attention classifier", unit="doc") as bar:
+                for epoch in range(1, self.epochs + 1):
+                    t0 = time.perf_counter()
+                    loss = self._epoch(net, opts, corpus, y_enc, sw, docs, rng, device, bar)
+                    if not np.isfinite(loss):
+                        raise FloatingPointError("training diverged (non-finite loss); lower learning_rate")
+                    score, val_loss = self._validation(net, corpus, y_enc, val, device) if val is not None \
+                        else (None, None)
+                    history.append({"epoch": epoch, "train_loss": loss, "val_score": score, "val_loss": val_loss,
+                                    "seconds": time.perf_counter() - t0})
+                    bar.set_postfix(loss=f"{loss:.4f}", val=score)
+                    if val is None:
+                        best_epoch = epoch
+                        continue
+                    # stop on validation log-loss: it keeps improving while accuracy is still
+                    # flat at the majority class, which accuracy-based stopping mistakes for a plateau
+                    if -val_loss > best:
+                        best, best_epoch, bad = -val_loss, epoch, 0
+                        best_state = copy.deepcopy(net.state_dict())
+                    else:
+                        bad += 1
+                        if bad >= self.patience:
+                            break
+            if best_state is not None:
+                net.load_state_dict(best_state)
+            net.eval()
+        self._set_fitted(module_=net, net_config_=config, vocabulary_=dict(vocab.key_to_index),
+                         history_=history, best_epoch_=best_epoch, embeddings_=wv,
+                         n_features_out_=net.output.in_features)
+        self._optimizer_state = opts
+        return self
+
+    def _seed_for_split(self):
+        from sklearn.utils import check_random_state
+        return int(check_random_state(copy.deepcopy(self.random_state)).randint(np.iinfo(np.int32).max))
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One epoch on a new batch of documents, without early stopping.
+
+        ``classes`` (all labels that will ever be seen) is required on the first
+        call, which also builds the vocabulary from ``X``; later batches map
+        words outside it to the unknown token.
+
+        Returns
+        -------
+        self
+        """
+        first = not hasattr(self, "module_")
+        if first:
+            self._validate_params()
+            if classes is None:
+                raise ValueError("classes must be given on the first call to partial_fit")
+        X = list(check_documents(X))
+        tokens = self._token_lists(X)
+        y = self._check_targets(y, len(tokens))
+        if first:
+            self.classes_ = np.unique(np.asarray(classes, dtype=object) if not isinstance(classes, np.ndarray)
+                                      else classes)
+            if len(self.classes_) < 2:
+                raise ValueError("classes must hold at least two labels")
+        unknown = set(np.unique(y)) - set(self.classes_)
+        if unknown:
+            raise ValueError(f"y holds labels not in classes_: {sorted(map(str, unknown))}")
+        y_enc = np.searchsorted(self.classes_, y)
+        sw = self._sample_weights(y_enc, sample_weight, len(tokens))
+        with torch_context(self.n_jobs, self.device, self.random_state) as (device, seed), \
+                torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []):
+            if first:
+                wv = self._resolve_embeddings(X)
+                vocab, _ = scan_corpus(tokens, Tokenizer(), min_count=self.min_count,
+                                       max_vocab_size=self.max_vocab_size, specials=(PAD,), keep_corpus=False)
+                net, config = self._build(vocab.index_to_key, len(self.classes_), wv, seed, device)
+                self._set_fitted(module_=net, net_config_=config, vocabulary_=dict(vocab.key_to_index),
+                                 history_=[], best_epoch_=0, embeddings_=wv, n_features_out_=net.output.in_features)
+                self._optimizer_state = self._optimizers(net)
+            net = self.module_.to(device)
+            opts = getattr(self, "_optimizer_state", None) or self._optimizers(net)
+            corpus = self._encode(tokens)
+            rng = np.random.default_rng(seed + len(self.history_))
+            t0 = time.perf_counter()
+            with progress_bar(self.verbose, len(tokens), "attention classifier", unit="doc") as bar:
+                loss = self._epoch(net, opts, corpus, y_enc, sw, np.arange(len(tokens)), rng, device, bar)
+            net.eval()
+        self.history_ = self.history_ + [{"epoch": len(self.history_) + 1, "train_loss": loss, "val_score": None,
+                                          "val_loss": None, "seconds": time.perf_counter() - t0}]
+        self.best_epoch_ = len(self.history_)
+        self._optimizer_state = opts
+        return self
+
+    # ------------------------------------------------------------------ inference
+    def _inference_device(self):
+        try:
+            return resolve_device(self.device)
+        except ValueError:
+            warnings.warn(f"device={self.device!r} is not available here; predicting on the CPU", stacklevel=3)
+            return torch.device("cpu")
+
+    def _logits(self, X, features=False):
+        self._check_fitted()
+        corpus = self._encode(self._token_lists(X, allow_empty=True))
+        device = self._inference_device()
+        self.module_.to(device)
+        with torch_context(self.n_jobs, device, 0):
+            return self._predict_logits(corpus, device, features=features)
+
+    def decision_function(self, X):
+        """Class scores: shape (n,) for two classes (positive = ``classes_[1]``), else (n, n_classes)."""
+        logits = self._logits(X)
+        return logits[:, 1] - logits[:, 0] if len(self.classes_) == 2 else logits
+
+    def predict_proba(self, X):
+        """Class probabilities, shape (n_documents, n_classes); rows sum to 1."""
+        logits = self._logits(X).astype(np.float64)
+        logits -= logits.max(axis=1, keepdims=True) if len(logits) else 0
+        p = np.exp(logits)
+        return p / p.sum(axis=1, keepdims=True)
+
+    def predict_log_proba(self, X):
+        return np.log(self.predict_proba(X))
+
+    def predict(self, X):
+        """The most probable class of each document (empty documents included)."""
+        logits = self._logits(X)
+        return self.classes_[logits.argmax(axis=1)] if len(logits) else self.classes_[:0]
+
+    def transform(self, X):
+        """Pooled document vectors from the trained encoder, shape (n, n_features_out_)."""
+        return self._logits(X, features=True)
+
+    def attention_weights(self, X):
+        """Per document: its tokens (after truncation) and their attention weights.
+
+        Unknown tokens, which the model ignores, have weight 0.
+
+        Returns
+        -------
+        list of (list of str, ndarray of shape (n_tokens, n_heads))
+        """
+        self._check_fitted()
+        tokens = self._token_lists(X, allow_empty=True)
+        full = self._encode(tokens, unknown_id=-1)
+        known = full.ids >= 0
+        corpus = full.select(known)
+        device = self._inference_device()
+        net = self.module_.to(device).eval()
+        heads = self.net_config_["n_heads"]
+        out = [None] * len(tokens)
+        with torch.no_grad():
+            for batch in corpus.length_batches(_PREDICT_BATCH, None):
+                ids = torch.as_tensor(corpus.padded(batch), device=device)
+                attn = net.features(ids)[1].float().cpu().numpy()            # (B, heads, T)
+                for row, doc in enumerate(batch):
+                    weights = np.zeros((len(tokens[doc]), heads), dtype=np.float32)
+                    mask = known[full.offsets[doc]:full.offsets[doc + 1]]
+                    if mask.any():
+                        weights[mask] = attn[row, :, :int(mask.sum())].T
+                    out[doc] = (tokens[doc], weights)
+        return out
+
+    def explain(self, X, top=None):
+        """Per document, ``(token, weight)`` pairs (weights averaged over heads).
+
+        ``top`` keeps only the ``top`` highest-weighted tokens, sorted by weight.
+        """
+        result = []
+        for toks, weights in self.attention_weights(X):
+            pairs = list(zip(toks, weights.mean(axis=1).tolist()))
+            if top is not None:
+                pairs = sorted(pairs, key=lambda p: -p[1])[:top]
+            result.append(pairs)
+        return result
+
+    # ------------------------------------------------------------------ pickling
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_optimizer_state", None)
+        if "module_" in state:
+            state["module_"] = {k: v.detach().cpu().numpy() for k, v in state["module_"].state_dict().items()}
+        return state
+
+    def __setstate__(self, state):
+        module = state.get("module_")
+        super().__setstate__(state)
+        if isinstance(module, dict):
+            net = AttentionPoolingNet(**self.net_config_)
+            net.load_state_dict({k: torch.as_tensor(v) for k, v in module.items()})
+            if self.freeze_embeddings:
+                net.embedding.weight.requires_grad_(False)
+            self.module_ = net.eval()

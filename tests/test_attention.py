@@ -1,0 +1,221 @@
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from sklearn.model_selection import GridSearchCV
+
+from skembed import AttentionPoolingClassifier, Word2VecVectorizer, WordVectors
+from skembed._nn import AttentionPooling, AttentionPoolingNet, attention_penalty
+
+SPAM = ["win a free prize now", "free cash call now", "claim your prize today", "urgent win cash"]
+HAM = ["see you at lunch", "are we meeting today", "call me when you are home", "lunch at noon is fine"]
+
+
+@pytest.fixture(scope="module")
+def texts():
+    rng = np.random.default_rng(0)
+    X, y = [], []
+    for i in range(240):
+        src = SPAM if i % 3 == 0 else HAM
+        words = " ".join(rng.choice(src, 2))
+        X.append(words)
+        y.append("spam" if i % 3 == 0 else "ham")
+    return X, np.array(y)
+
+
+@pytest.fixture(scope="module")
+def fitted(texts):
+    X, y = texts
+    return AttentionPoolingClassifier(epochs=8, random_state=0).fit(X, y)
+
+
+# ---------------------------------------------------------------- attention math
+
+@pytest.mark.parametrize("kind", ["additive", "scaled_dot"])
+@pytest.mark.parametrize("heads", [1, 3])
+def test_padding_never_gets_weight_and_rows_sum_to_one(kind, heads):
+    torch.manual_seed(0)
+    pool = AttentionPooling(6, 5, heads, kind)
+    h = torch.randn(4, 7, 6)
+    mask = torch.tensor([[1] * 7, [1, 1, 1, 0, 0, 0, 0], [1, 0, 0, 0, 0, 0, 0], [0] * 7], dtype=torch.bool)
+    pooled, a = pool(h, mask)
+    assert a.shape == (4, heads, 7) and pooled.shape == (4, heads * 6)
+    assert torch.all(a[:3][~mask[:3].unsqueeze(1).expand(-1, heads, -1)] == 0)
+    torch.testing.assert_close(a.sum(-1), torch.ones(4, heads))
+    assert torch.isfinite(pooled).all()
+    # the padded positions' contents cannot change the output of a non-empty row
+    h2 = h.clone()
+    h2[1, 3:] = 1e6
+    torch.testing.assert_close(pool(h2, mask)[0][:3], pooled[:3])
+
+
+def test_empty_document_row_is_finite_for_every_encoder():
+    for encoder in (None, "bigru", "cnn", "transformer"):
+        torch.manual_seed(0)
+        net = AttentionPoolingNet(10, 8, 3, encoder=encoder, hidden_dim=8, max_length=6).eval()
+        ids = torch.tensor([[3, 4, 0, 0], [0, 0, 0, 0]])
+        logits, attn = net(ids)
+        assert torch.isfinite(logits).all() and torch.isfinite(attn).all(), encoder
+
+
+def test_attention_penalty_is_zero_for_orthogonal_one_hot_heads():
+    a = torch.tensor([[[1.0, 0, 0], [0, 1.0, 0]]])
+    assert float(attention_penalty(a)) == 0.0
+    same = torch.tensor([[[1.0, 0, 0], [1.0, 0, 0]]])
+    assert float(attention_penalty(same)) == pytest.approx(2.0)
+
+
+# ---------------------------------------------------------------- classifier behaviour
+
+def test_learns_and_predicts_string_labels(fitted, texts):
+    X, y = texts
+    assert list(fitted.classes_) == ["ham", "spam"]
+    assert fitted.score(X, y) > 0.95
+    assert set(fitted.predict(["free prize now", "lunch today?"])) <= {"ham", "spam"}
+    assert fitted.predict(["free cash prize"])[0] == "spam"
+
+
+def test_predict_proba_rows_sum_to_one_and_decision_function(fitted):
+    p = fitted.predict_proba(["free prize", "lunch", ""])
+    np.testing.assert_allclose(p.sum(1), 1.0, rtol=1e-6)
+    d = fitted.decision_function(["free prize", "lunch"])
+    assert d.shape == (2,) and d[0] > d[1]
+
+
+def test_empty_and_all_unknown_documents_have_a_defined_prediction(fitted):
+    out = fitted.predict_proba(["", "zzzz qqqq", "😀🙃", "日本語のテキスト"])
+    assert out.shape == (4, 2) and np.isfinite(out).all()
+    np.testing.assert_allclose(out[0], out[1], rtol=1e-5)  # both have no known token
+    assert fitted.predict([]).shape == (0,)
+
+
+def test_multiclass_and_transform_and_explain(texts):
+    X, _ = texts
+    y = np.array([i % 3 for i in range(len(X))])
+    clf = AttentionPoolingClassifier(epochs=2, n_heads=2, attention="scaled_dot", attention_penalty=0.1,
+                                     random_state=0).fit(X, y)
+    assert clf.decision_function(X[:4]).shape == (4, 3)
+    assert clf.transform(X[:5]).shape == (5, clf.n_features_out_)
+    tokens, weights = clf.attention_weights(["free cash zzz"])[0]
+    assert tokens[:3] == ["free", "cash", "zzz"] and weights.shape == (len(tokens), 2)
+    assert weights[2].sum() == 0  # unknown word: ignored, zero weight
+    np.testing.assert_allclose(weights.sum(0), 1.0, rtol=1e-5)
+    pairs = clf.explain(["free cash now"], top=2)[0]
+    assert len(pairs) == 2 and pairs[0][1] >= pairs[1][1]
+
+
+@pytest.mark.parametrize("encoder", ["bigru", "cnn", "transformer"])
+def test_encoders_train(texts, encoder):
+    X, y = texts
+    clf = AttentionPoolingClassifier(encoder=encoder, epochs=4, hidden_dim=16, embedding_dim=16, batch_size=16,
+                                     early_stopping=False, random_state=0).fit(X, y)
+    assert clf.score(X, y) > 0.8
+
+
+def test_class_weight_and_sample_weight_shift_predictions(texts):
+    X, y = texts
+    kw = dict(epochs=3, early_stopping=False, random_state=0)
+    base = AttentionPoolingClassifier(**kw).fit(X, y).predict_proba(X)[:, 1].mean()
+    heavy = AttentionPoolingClassifier(class_weight={"spam": 10.0}, **kw).fit(X, y).predict_proba(X)[:, 1].mean()
+    sw = np.where(y == "spam", 10.0, 1.0)
+    by_sw = AttentionPoolingClassifier(**kw).fit(X, y, sample_weight=sw).predict_proba(X)[:, 1].mean()
+    assert heavy > base and by_sw > base
+    balanced = AttentionPoolingClassifier(class_weight="balanced", **kw).fit(X, y)
+    assert balanced.score(X, y) > 0.9
+
+
+def test_early_stopping_restores_the_best_epoch(texts):
+    """With noisy labels validation loss rises after a while; the best epoch's weights come back."""
+    import torch.nn.functional as F
+    from sklearn.model_selection import train_test_split
+    X, y = texts
+    y = y.copy()
+    flip = np.random.default_rng(0).random(len(y)) < 0.2
+    y[flip] = np.where(y[flip] == "spam", "ham", "spam")
+    clf = AttentionPoolingClassifier(epochs=8, patience=8, batch_size=16, learning_rate=0.05,
+                                     validation_fraction=0.25, random_state=0).fit(X, y)
+    losses = [h["val_loss"] for h in clf.history_]
+    assert len(losses) == 8 and clf.best_epoch_ == int(np.argmin(losses)) + 1 < 8
+    assert losses[-1] > min(losses) * 1.01
+    enc = np.searchsorted(clf.classes_, y)
+    _, val = train_test_split(np.arange(len(X)), test_size=int(round(0.25 * len(X))), stratify=enc,
+                              random_state=np.random.RandomState(clf._seed_for_split()))
+    log_p = torch.as_tensor(np.log(clf.predict_proba([X[i] for i in val])))
+    assert float(F.nll_loss(log_p, torch.as_tensor(enc[val]))) == pytest.approx(min(losses), rel=1e-3)
+
+
+def test_determinism(texts):
+    X, y = texts
+    a = AttentionPoolingClassifier(epochs=2, random_state=5).fit(X, y).predict_proba(X)
+    b = AttentionPoolingClassifier(epochs=2, random_state=5).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(a, b)
+    state = torch.random.get_rng_state()
+    AttentionPoolingClassifier(epochs=1, random_state=1).fit(X, y)
+    assert torch.equal(state, torch.random.get_rng_state())  # the caller's global RNG is untouched
+
+
+def test_pickle_predicts_exactly_as_before(fitted, texts):
+    X, _ = texts
+    back = pickle.loads(pickle.dumps(fitted))
+    np.testing.assert_array_equal(back.predict_proba(X[:20]), fitted.predict_proba(X[:20]))
+    state = fitted.__getstate__()
+    assert all(isinstance(v, np.ndarray) for v in state["module_"].values())
+
+
+def test_pickle_of_a_cuda_trained_model_loads_on_cpu(texts, monkeypatch):
+    """Simulated: the stored state is plain arrays, and a device that is missing falls back to the CPU."""
+    X, y = texts
+    clf = AttentionPoolingClassifier(epochs=1, random_state=0).fit(X, y)
+    blob = pickle.dumps(clf)
+    back = pickle.loads(blob)
+    back.device = "cuda"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.warns(UserWarning, match="predicting on the CPU"):
+        np.testing.assert_array_equal(back.predict(X[:5]), clf.predict(X[:5]))
+
+
+def test_partial_fit(texts):
+    X, y = texts
+    clf = AttentionPoolingClassifier(random_state=0)
+    with pytest.raises(ValueError, match="classes must be given"):
+        clf.partial_fit(X[:50], y[:50])
+    for start in range(0, len(X), 60):
+        clf.partial_fit(X[start:start + 60], y[start:start + 60], classes=["ham", "spam"])
+    assert len(clf.history_) == 4 and clf.score(X, y) > 0.8
+    with pytest.raises(ValueError, match="not in classes_"):
+        clf.partial_fit(["x"], ["other"])
+
+
+def test_pretrained_word_vectors_and_freezing(texts):
+    X, y = texts
+    words = sorted({w for t in X for w in t.split()})
+    wv = WordVectors(words, np.random.default_rng(0).normal(size=(len(words), 12)).astype(np.float32))
+    clf = AttentionPoolingClassifier(embeddings=wv, freeze_embeddings=True, epochs=3, random_state=0).fit(X, y)
+    row = clf.vocabulary_["free"]
+    np.testing.assert_allclose(clf.module_.embedding.weight[row].detach().numpy(), wv["free"])
+    assert clf.net_config_["embedding_dim"] == 12
+
+
+def test_nested_grid_search_over_embeddings_vector_size(texts):
+    X, y = texts
+    clf = AttentionPoolingClassifier(embeddings=Word2VecVectorizer(min_count=1, epochs=1, random_state=0),
+                                     epochs=2, random_state=0)
+    assert "embeddings__vector_size" in clf.get_params()
+    grid = GridSearchCV(clf, {"embeddings__vector_size": [8, 16]}, cv=2).fit(X, y)
+    assert grid.best_estimator_.net_config_["embedding_dim"] == grid.best_params_["embeddings__vector_size"]
+    assert not hasattr(clf.embeddings, "wv_")  # the template vectorizer was never fitted (no leakage)
+
+
+def test_bad_input(texts):
+    X, y = texts
+    with pytest.raises(ValueError, match="only one class"):
+        AttentionPoolingClassifier().fit(X, ["a"] * len(X))
+    with pytest.raises(ValueError, match="documents but y has"):
+        AttentionPoolingClassifier().fit(X, y[:-1])
+    with pytest.raises(ValueError, match="NaN"):
+        AttentionPoolingClassifier().fit(X, y, sample_weight=np.r_[np.nan, np.ones(len(X) - 1)])
+    with pytest.raises(TypeError, match="string object received"):
+        AttentionPoolingClassifier().fit("just one text", ["a"])
+    with pytest.raises(ValueError, match="encoder"):
+        AttentionPoolingClassifier(encoder="lstm").fit(X, y)
