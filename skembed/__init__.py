@@ -8,6 +8,7 @@ from ._text import Tokenizer
 from ._vocab import Vocabulary
 from .pooling import DocumentPooler, pool
 from .glove import GloVeVectorizer
+from .persistence import load, save
 from .vectors import WordVectors
 from .word2vec import Word2VecVectorizer
 
@@ -21,5 +22,7 @@ __all__ = [
     "Vocabulary",
     "Word2VecVectorizer",
     "WordVectors",
+    "load",
     "pool",
+    "save",
 ]

@@ -1,0 +1,221 @@
+"""Saving fitted estimators without pickle: ``skembed.save`` / ``skembed.load``.
+
+Why: ``pickle`` and ``joblib`` files run code when loaded, so a model file from
+an untrusted place is a security risk. skembed's own format is one zip file
+holding ``skembed.json`` (parameters and fitted state as JSON, every value
+tagged with its type) and ``.npy`` arrays read with ``allow_pickle=False``.
+Loading rebuilds only skembed's own classes (a fixed list) from plain data:
+a tampered or foreign file can fail to load, but it cannot run code.
+
+Pickle/joblib remain supported (tensors are stored as CPU arrays there too);
+use them for estimators with custom callables (a ``tokenizer`` function),
+which this format refuses to store.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import warnings
+import zipfile
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+__all__ = ["save", "load"]
+
+FORMAT = "skembed-safe"
+FORMAT_VERSION = 1
+_MANIFEST = "skembed.json"
+
+
+def _classes():
+    from .attention import AttentionPoolingClassifier
+    from .glove import GloVeVectorizer
+    from .pooling import DocumentPooler
+    from .vectors import WordVectors
+    from .word2vec import Word2VecVectorizer
+    return {c.__name__: c for c in (Word2VecVectorizer, GloVeVectorizer, AttentionPoolingClassifier,
+                                    WordVectors, DocumentPooler)}
+
+
+class _Writer:
+    def __init__(self):
+        self.arrays = {}
+
+    def array(self, arr):
+        arr = np.asarray(arr)
+        if arr.dtype == object:
+            if all(isinstance(v, str) for v in arr.ravel()):
+                return {"__strings__": arr.tolist()}
+            if all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in arr.ravel()):
+                arr = arr.astype(np.int64)
+            else:
+                raise TypeError("an array of mixed Python objects cannot be stored in the safe format")
+        name = f"arrays/{len(self.arrays)}.npy"
+        self.arrays[name] = arr
+        return {"__array__": name}
+
+    def encode(self, value, where="value"):
+        classes = _classes()
+        if value is None or isinstance(value, (bool, str)):
+            return value
+        if isinstance(value, (int, np.integer)):
+            return int(value)
+        if isinstance(value, (float, np.floating)):
+            value = float(value)
+            return value if math.isfinite(value) else {"__float__": repr(value)}
+        if isinstance(value, np.ndarray):
+            return self.array(value)
+        if isinstance(value, torch.Tensor):
+            return self.array(value.detach().cpu().numpy())
+        if isinstance(value, torch.device):
+            return str(value)
+        if sp.issparse(value):
+            m = sp.csr_matrix(value)
+            return {"__csr__": {"data": self.array(m.data), "indices": self.array(m.indices),
+                                "indptr": self.array(m.indptr), "shape": list(m.shape)}}
+        if isinstance(value, tuple):
+            return {"__tuple__": [self.encode(v, where) for v in value]}
+        if isinstance(value, list):
+            return [self.encode(v, where) for v in value]
+        if isinstance(value, dict):
+            if all(isinstance(k, str) for k in value):
+                return {"__dict__": {k: self.encode(v, f"{where}.{k}") for k, v in value.items()}}
+            return {"__items__": [[self.encode(k, where), self.encode(v, where)] for k, v in value.items()]}
+        if type(value).__name__ in classes and type(value) is classes[type(value).__name__]:
+            state = value.__getstate__() if hasattr(value, "__getstate__") else vars(value)
+            return {"__object__": type(value).__name__, "state": self.encode(dict(state), where)}
+        if callable(value):
+            raise TypeError(f"{where} is a callable ({value!r}); the safe format stores data only. "
+                            "Use joblib or pickle for estimators with custom callables.")
+        raise TypeError(f"{where} of type {type(value).__name__} cannot be stored in the safe format")
+
+
+class _Reader:
+    def __init__(self, zf):
+        self.zf = zf
+
+    def array(self, name):
+        if not isinstance(name, str) or not name.startswith("arrays/") or name not in self.zf.namelist():
+            raise ValueError(f"the file refers to a missing array {name!r}")
+        try:
+            return np.load(io.BytesIO(self.zf.read(name)), allow_pickle=False)
+        except ValueError as exc:
+            raise ValueError(f"array {name!r} cannot be read without pickle: {exc}") from None
+
+    def decode(self, value):
+        if value is None or isinstance(value, (bool, int, float, str)):
+            return value
+        if isinstance(value, list):
+            return [self.decode(v) for v in value]
+        if not isinstance(value, dict) or len(value) not in (1, 2):
+            raise ValueError(f"unexpected entry in the file: {str(value)[:80]}")
+        tag = next(iter(value))
+        body = value[tag]
+        if tag == "__array__":
+            return self.array(body)
+        if tag == "__strings__":
+            return np.array(body, dtype=object)
+        if tag == "__float__":
+            if body not in ("nan", "inf", "-inf"):
+                raise ValueError(f"bad float {body!r}")
+            return float(body)
+        if tag == "__tuple__":
+            return tuple(self.decode(v) for v in body)
+        if tag == "__dict__":
+            return {str(k): self.decode(v) for k, v in body.items()}
+        if tag == "__items__":
+            return {self._key(self.decode(k)): self.decode(v) for k, v in body}
+        if tag == "__csr__":
+            return sp.csr_matrix((self.decode(body["data"]), self.decode(body["indices"]),
+                                  self.decode(body["indptr"])), shape=tuple(body["shape"]))
+        if tag == "__object__":
+            classes = _classes()
+            if body not in classes:
+                raise ValueError(f"the file asks for class {body!r}, which is not one of skembed's "
+                                 f"({', '.join(sorted(classes))}); refusing to load it")
+            obj = classes[body].__new__(classes[body])
+            state = self.decode(value["state"])
+            if hasattr(obj, "__setstate__"):
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # versions are checked once, for the whole file
+                    obj.__setstate__(state)
+            else:
+                obj.__dict__.update(state)
+            return obj
+        raise ValueError(f"unknown entry type {tag!r} in the file")
+
+    @staticmethod
+    def _key(k):
+        if isinstance(k, np.ndarray):
+            raise ValueError("an array cannot be a dictionary key")
+        return k
+
+
+def save(obj, path):
+    """Write a skembed estimator (fitted or not) or ``WordVectors`` to one safe file.
+
+    Parameters
+    ----------
+    obj : Word2VecVectorizer, GloVeVectorizer, AttentionPoolingClassifier or WordVectors
+    path : str or path-like
+
+    Raises
+    ------
+    TypeError
+        If ``obj`` is not a skembed object, or holds a custom callable.
+    """
+    from . import __version__
+    classes = _classes()
+    if type(obj).__name__ not in classes or type(obj) is not classes[type(obj).__name__]:
+        raise TypeError(f"skembed.save stores skembed's estimators and WordVectors, not {type(obj).__name__}")
+    writer = _Writer()
+    payload = {"format": FORMAT, "format_version": FORMAT_VERSION, "skembed_version": __version__,
+               "object": writer.encode(obj, type(obj).__name__)}
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(_MANIFEST, json.dumps(payload))
+        for name, arr in writer.arrays.items():
+            buf = io.BytesIO()
+            np.save(buf, arr, allow_pickle=False)
+            zf.writestr(name, buf.getvalue())
+
+
+def load(path):
+    """Read an object written by :func:`save`; never unpickles or runs code from the file.
+
+    Raises
+    ------
+    ValueError
+        If the file is not a skembed file, names a class that is not skembed's,
+        or holds data that cannot be read safely.
+    """
+    from . import SkembedVersionWarning, __version__
+    try:
+        zf = zipfile.ZipFile(path)
+    except zipfile.BadZipFile:
+        raise ValueError(f"{path!r} is not a skembed file (not a zip archive)") from None
+    with zf:
+        if _MANIFEST not in zf.namelist():
+            raise ValueError(f"{path!r} is not a skembed file (no {_MANIFEST})")
+        try:
+            payload = json.loads(zf.read(_MANIFEST))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ValueError(f"{path!r}: {_MANIFEST} is not valid JSON: {exc}") from None
+        if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+            raise ValueError(f"{path!r} is not a skembed file")
+        if payload.get("format_version") != FORMAT_VERSION:
+            raise ValueError(f"{path!r} has format version {payload.get('format_version')}; "
+                             f"this skembed reads version {FORMAT_VERSION}")
+        if payload.get("skembed_version") != __version__:
+            warnings.warn(f"{path!r} was saved with skembed {payload.get('skembed_version')} and is loaded "
+                          f"with skembed {__version__}; results may differ", SkembedVersionWarning, stacklevel=2)
+        obj = payload.get("object")
+        if not isinstance(obj, dict) or "__object__" not in obj:
+            raise ValueError(f"{path!r} holds no skembed object")
+        try:
+            return _Reader(zf).decode(obj)
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ValueError(f"{path!r} is damaged or not a skembed file: {exc!r}") from None

@@ -1,0 +1,30 @@
+"""The public estimators with small, fast settings, shared by the compatibility tests."""
+
+import numpy as np
+
+from skembed import AttentionPoolingClassifier, GloVeVectorizer, Word2VecVectorizer
+
+TEXTS = [
+    "the cat sat on the mat", "a dog chased the cat", "free prize call now", "win cash now",
+    "lunch at noon", "see you at lunch", "claim your free prize", "the dog sat on the log",
+] * 6
+LABELS = np.array(["pets", "pets", "spam", "spam", "ham", "ham", "spam", "pets"] * 6)
+
+
+def factories():
+    return {
+        "word2vec": lambda **kw: Word2VecVectorizer(**{"vector_size": 8, "min_count": 1, "epochs": 1,
+                                                       "random_state": 0, **kw}),
+        "glove": lambda **kw: GloVeVectorizer(**{"vector_size": 8, "min_count": 1, "epochs": 2,
+                                                 "random_state": 0, **kw}),
+        "attention": lambda **kw: AttentionPoolingClassifier(**{"epochs": 2, "embedding_dim": 8, "hidden_dim": 8,
+                                                                "random_state": 0, **kw}),
+    }
+
+
+def fit(est, X=TEXTS, y=LABELS):
+    return est.fit(X, y)
+
+
+def output(est, X=TEXTS):
+    return est.predict_proba(X) if hasattr(est, "predict_proba") else est.transform(X)

@@ -1,0 +1,116 @@
+import io
+import json
+import pickle
+import warnings
+import zipfile
+
+import joblib
+import numpy as np
+import pytest
+
+import skembed
+from skembed import WordVectors, load, save
+
+from _estimators import TEXTS, factories, fit, output
+
+
+@pytest.mark.parametrize("name", list(factories()))
+def test_safe_format_round_trip_predicts_identically(name, tmp_path):
+    est = fit(factories()[name]())
+    save(est, tmp_path / "model.skembed")
+    back = load(tmp_path / "model.skembed")
+    assert type(back) is type(est) and back.get_params() == est.get_params()
+    np.testing.assert_array_equal(output(back), output(est))
+    with zipfile.ZipFile(tmp_path / "model.skembed") as zf:
+        assert "skembed.json" in zf.namelist() and any(n.endswith(".npy") for n in zf.namelist())
+
+
+def test_unfitted_estimator_and_nested_embeddings_round_trip(tmp_path):
+    from skembed import AttentionPoolingClassifier, Word2VecVectorizer
+    clf = AttentionPoolingClassifier(embeddings=Word2VecVectorizer(vector_size=4), ngram_range=(1, 3))
+    save(clf, tmp_path / "c.skembed")
+    back = load(tmp_path / "c.skembed")
+    assert back.get_params()["embeddings__vector_size"] == 4 and back.ngram_range == (1, 3)
+
+
+def test_word_vectors_round_trip(tmp_path):
+    wv = WordVectors(["a", "b"], np.eye(2, dtype=np.float32), counts=[3, 1])
+    save(wv, tmp_path / "wv.skembed")
+    back = load(tmp_path / "wv.skembed")
+    assert back.index_to_key == ["a", "b"] and back.most_similar("a") == wv.most_similar("a")
+
+
+def test_custom_tokenizer_is_refused_with_advice(tmp_path):
+    est = factories()["word2vec"](tokenizer=str.split)
+    with pytest.raises(TypeError, match="callable.*joblib"):
+        save(est, tmp_path / "x.skembed")
+    with pytest.raises(TypeError, match="not dict"):
+        save({"a": 1}, tmp_path / "x.skembed")
+
+
+def _rewrite(path, manifest=None, extra=None):
+    with zipfile.ZipFile(path) as zf:
+        files = {n: zf.read(n) for n in zf.namelist()}
+    if manifest is not None:
+        files["skembed.json"] = json.dumps(manifest(json.loads(files["skembed.json"]))).encode()
+    files.update(extra or {})
+    with zipfile.ZipFile(path, "w") as zf:
+        for n, data in files.items():
+            zf.writestr(n, data)
+
+
+class Boom:
+    def __reduce__(self):
+        return (exec, ("import pathlib; pathlib.Path('PWNED').write_text('x')",))
+
+
+def test_tampered_files_never_run_code(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    est = fit(factories()["word2vec"]())
+    save(est, "m.skembed")
+    # 1. a foreign class name
+    _rewrite("m.skembed", manifest=lambda m: {**m, "object": {"__object__": "os.system", "state": {}}})
+    with pytest.raises(ValueError, match="not one of skembed's"):
+        load("m.skembed")
+    # 2. an array replaced by a pickle that would run code
+    save(est, "m.skembed")
+    buf = io.BytesIO()
+    np.save(buf, np.array([Boom()], dtype=object), allow_pickle=True)
+    _rewrite("m.skembed", extra={"arrays/0.npy": buf.getvalue()})
+    with pytest.raises(ValueError, match="without pickle"):
+        load("m.skembed")
+    assert not (tmp_path / "PWNED").exists()
+    # 3. unknown tags, foreign zips, non-zips
+    save(est, "m.skembed")
+    _rewrite("m.skembed", manifest=lambda m: {**m, "object": {"__object__": "WordVectors",
+                                                              "state": {"__pickle__": "abc"}}})
+    with pytest.raises(ValueError, match="unknown entry type"):
+        load("m.skembed")
+    with zipfile.ZipFile("foreign.zip", "w") as zf:
+        zf.writestr("data.txt", "hello")
+    with pytest.raises(ValueError, match="not a skembed file"):
+        load("foreign.zip")
+    (tmp_path / "plain.txt").write_text("not a zip")
+    with pytest.raises(ValueError, match="not a zip"):
+        load("plain.txt")
+
+
+def test_version_mismatch_warns_for_safe_files_and_pickles(tmp_path, monkeypatch):
+    est = fit(factories()["word2vec"]())
+    save(est, tmp_path / "m.skembed")
+    blob = pickle.dumps(est)
+    monkeypatch.setattr(skembed, "__version__", "9.9.9")
+    with pytest.warns(skembed.SkembedVersionWarning, match="saved with skembed"):
+        load(tmp_path / "m.skembed")
+    with pytest.warns(skembed.SkembedVersionWarning, match="saved with skembed"):
+        pickle.loads(blob)
+
+
+@pytest.mark.parametrize("name", list(factories()))
+def test_joblib_round_trip(name, tmp_path):
+    est = fit(factories()[name]())
+    joblib.dump(est, tmp_path / "m.joblib")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # same version: no warning
+        back = joblib.load(tmp_path / "m.joblib")
+    np.testing.assert_array_equal(output(back, TEXTS), output(est, TEXTS))
