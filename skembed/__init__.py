@@ -11,6 +11,7 @@ from .glove import GloVeVectorizer
 from .persistence import load, save
 from .vectors import WordVectors
 from .word2vec import Word2VecVectorizer
+from . import datasets  # noqa: E402  (skembed.datasets is part of the public API)
 
 __all__ = [
     "__version__",
@@ -22,6 +23,7 @@ __all__ = [
     "Vocabulary",
     "Word2VecVectorizer",
     "WordVectors",
+    "datasets",
     "load",
     "pool",
     "save",

@@ -17,7 +17,12 @@ __all__ = ["WordVectors"]
 
 
 def _open_text(path, mode="r"):
-    return open(path, mode, encoding="utf-8", errors="strict" if "w" in mode else "replace")
+    """Open a text file for reading or writing; ``.gz`` files are decompressed."""
+    errors = "strict" if "w" in mode else "replace"
+    if str(path).endswith(".gz"):
+        import gzip
+        return gzip.open(path, mode + "t", encoding="utf-8", errors=errors)
+    return open(path, mode, encoding="utf-8", errors=errors)
 
 
 class WordVectors:
