@@ -16,8 +16,9 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._corpus import encode_corpus
+from ._corpus import encode_corpus, scan_corpus
 from ._text import Tokenizer
+from ._vocab import Vocabulary
 from .pooling import POOLING_MODES, DocumentPooler
 
 __all__ = ["SkembedVersionWarning", "BaseTextEstimator", "BaseEmbeddingVectorizer", "torch_context"]
@@ -167,11 +168,68 @@ class BaseEmbeddingVectorizer(TransformerMixin, BaseTextEstimator):
     }
     _fitted_marker = "wv_"
 
+    def fit(self, X, y=None):
+        """Learn the vocabulary and the word vectors from documents.
+
+        Parameters
+        ----------
+        X : iterable of str or of lists of str
+            Raw documents or token lists; a generator (e.g. a file's lines) is
+            read exactly once.
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        vocab, corpus = self._scan(X)
+        self._fit_corpus(vocab, corpus, self.epochs, warm=False)
+        return self
+
+    def partial_fit(self, X, y=None):
+        """Train one more epoch on new documents.
+
+        The first call on an unfitted vectorizer builds the vocabulary from
+        ``X``. Later calls keep it: words not in it are skipped and their counts
+        are not added; training continues from the current state (see the
+        class's notes on what that means for each model).
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        if not hasattr(self, "wv_"):
+            vocab, corpus = self._scan(X)
+            self._fit_corpus(vocab, corpus, 1, warm=False)
+            return self
+        vocab = Vocabulary(self.wv_.index_to_key, self.wv_.counts, self.doc_freq_, self.n_docs_)
+        corpus = encode_corpus(X, self._make_tokenizer(), self.wv_.key_to_index, allow_empty=False)
+        if corpus.n_tokens:
+            self._fit_corpus(vocab, corpus, 1, warm=True)
+        return self
+
+    def _scan(self, X):
+        return scan_corpus(X, self._make_tokenizer(), min_count=self.min_count, max_vocab_size=self.max_vocab_size)
+
+    def _fit_corpus(self, vocab, corpus, epochs, warm):
+        """Train on an encoded corpus (continuing from the fitted state when ``warm``) and install the result."""
+        raise NotImplementedError
+
+    def _history(self, new, warm):
+        """``new`` epochs appended to ``history_`` (renumbered) when continuing, else ``new``."""
+        if not warm:
+            return new
+        previous = [dict(h) for h in self.history_]
+        return previous + [{**h, "epoch": len(previous) + i + 1} for i, h in enumerate(new)]
+
     def _finish_fit(self, wv, vocab, corpus, history, **extra):
         """Fit the pooler on the training corpus and install the fitted state."""
         pooler = DocumentPooler(self.pooling).fit(corpus, wv.vectors, vocab.counts, vocab.doc_freq, vocab.n_docs)
         self._set_fitted(wv_=wv, vocabulary_=dict(vocab.key_to_index), history_=history,
-                         pooler_=pooler, n_features_out_=self._n_out(wv.vector_size), **extra)
+                         pooler_=pooler, n_features_out_=self._n_out(wv.vector_size),
+                         doc_freq_=vocab.doc_freq, n_docs_=vocab.n_docs, **extra)
 
     def _n_out(self, d):
         return 2 * d if self.pooling == "mean_max" else d

@@ -10,7 +10,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BaseEmbeddingVectorizer, make_generator, progress_bar, torch_context
 from ._cooccurrence import cooccurrence_matrix
-from ._corpus import Corpus, encode_corpus, scan_corpus
+from ._corpus import Corpus
 from ._glove_kernel import GloVeConfig, GloVeKernel
 from ._text import DEFAULT_TOKEN_PATTERN
 from ._vocab import Vocabulary
@@ -66,6 +66,12 @@ class GloVeVectorizer(BaseEmbeddingVectorizer):
         Word and context vectors, biases and AdaGrad accumulators (for
         ``partial_fit``).
     n_features_out_ : int
+
+    Notes
+    -----
+    ``partial_fit`` adds the co-occurrences of new text and trains one more
+    epoch from the current vectors and AdaGrad state: on ``cooccurrence_ + new
+    counts`` when ``keep_cooccurrence=True``, else on the new counts alone.
 
     Examples
     --------
@@ -132,32 +138,20 @@ class GloVeVectorizer(BaseEmbeddingVectorizer):
 
     def _install(self, vocab, corpus, matrix, vectors, state, history):
         wv = WordVectors(vocab.index_to_key, vectors, vocab.counts)
-        self._finish_fit(wv, vocab, corpus, history, state_=state, doc_freq_=vocab.doc_freq, n_docs_=vocab.n_docs,
+        self._finish_fit(wv, vocab, corpus, history, state_=state,
                          cooccurrence_=matrix if self.keep_cooccurrence else None)
 
-    def fit(self, X, y=None):
-        """Count co-occurrences in the documents and fit the GloVe model.
-
-        Parameters
-        ----------
-        X : iterable of str or of lists of str
-            Read once; a generator works.
-        y : ignored
-
-        Returns
-        -------
-        self
-        """
-        self._validate_params()
-        vocab, corpus = scan_corpus(X, self._make_tokenizer(), min_count=self.min_count,
-                                    max_vocab_size=self.max_vocab_size)
+    def _fit_corpus(self, vocab, corpus, epochs, warm):
         matrix = self._cooccur(corpus, len(vocab))
+        if warm and self.cooccurrence_ is not None:
+            matrix = (self.cooccurrence_ + matrix).tocsr()
         if matrix.nnz == 0:
+            if warm:
+                return
             raise ValueError("no two vocabulary words co-occur within the window; give longer documents or "
                              "lower min_count")
-        vectors, state, history = self._train(matrix, self.epochs)
-        self._install(vocab, corpus, matrix, vectors, state, history)
-        return self
+        vectors, state, history = self._train(matrix, epochs, state=self.state_ if warm else None)
+        self._install(vocab, corpus, matrix, vectors, state, self._history(history, warm))
 
     def fit_cooccurrence(self, matrix, vocabulary):
         """Fit GloVe on a co-occurrence matrix the caller already has.
@@ -201,37 +195,4 @@ class GloVeVectorizer(BaseEmbeddingVectorizer):
         empty = Corpus(np.zeros(0, np.int32), np.zeros(1, np.int64))
         vectors, state, history = self._train(matrix, self.epochs)
         self._install(vocab, empty, matrix, vectors, state, history)
-        return self
-
-    def partial_fit(self, X, y=None):
-        """Add the co-occurrences of new documents and train one more epoch.
-
-        The first call on an unfitted vectorizer is ``fit`` with one epoch. Later
-        calls keep the vocabulary (new words are skipped) and continue from the
-        current vectors and AdaGrad state: on ``cooccurrence_ + new counts`` when
-        ``keep_cooccurrence=True``, else on the new counts alone.
-
-        Returns
-        -------
-        self
-        """
-        self._validate_params()
-        if not hasattr(self, "wv_"):
-            vocab, corpus = scan_corpus(X, self._make_tokenizer(), min_count=self.min_count,
-                                        max_vocab_size=self.max_vocab_size)
-            matrix = self._cooccur(corpus, len(vocab))
-            vectors, state, history = self._train(matrix, 1)
-            self._install(vocab, corpus, matrix, vectors, state, history)
-            return self
-        vocab = Vocabulary(self.wv_.index_to_key, self.wv_.counts, self.doc_freq_, self.n_docs_)
-        corpus = encode_corpus(X, self._make_tokenizer(), self.wv_.key_to_index, allow_empty=False)
-        matrix = self._cooccur(corpus, len(vocab))
-        if self.cooccurrence_ is not None:
-            matrix = (self.cooccurrence_ + matrix).tocsr()
-        if matrix.nnz == 0:
-            return self
-        vectors, state, history = self._train(matrix, 1, state=self.state_)
-        for h in history:
-            h["epoch"] = len(self.history_) + 1
-        self._install(vocab, corpus, matrix, vectors, state, [dict(h) for h in self.history_] + history)
         return self

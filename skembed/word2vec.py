@@ -8,9 +8,7 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BaseEmbeddingVectorizer, make_generator, progress_bar, torch_context
-from ._corpus import encode_corpus, scan_corpus
 from ._text import DEFAULT_TOKEN_PATTERN
-from ._vocab import Vocabulary
 from ._word2vec_kernel import Word2VecConfig, Word2VecKernel
 from .vectors import WordVectors
 
@@ -75,6 +73,12 @@ class Word2VecVectorizer(BaseEmbeddingVectorizer):
     syn1neg_ : ndarray of float32
         The output (context) vectors, kept for ``partial_fit``.
     n_features_out_ : int
+
+    Notes
+    -----
+    ``partial_fit`` trains one epoch on new text with the existing vocabulary;
+    the learning rate decays from ``alpha`` to ``min_alpha`` over each call, as
+    gensim's ``train`` on new text does.
 
     Examples
     --------
@@ -144,60 +148,8 @@ class Word2VecVectorizer(BaseEmbeddingVectorizer):
                         "words_per_second": s.words / max(s.seconds, 1e-9)} for i, s in enumerate(stats)]
             return kernel.w_in.cpu().numpy(), kernel.w_out.cpu().numpy(), history
 
-    def fit(self, X, y=None):
-        """Learn the vocabulary and word vectors from documents.
-
-        Parameters
-        ----------
-        X : iterable of str or of lists of str
-            Raw documents or token lists; a generator (e.g. a file's lines) is
-            read exactly once.
-        y : ignored
-
-        Returns
-        -------
-        self
-        """
-        self._validate_params()
-        vocab, corpus = scan_corpus(X, self._make_tokenizer(), min_count=self.min_count,
-                                    max_vocab_size=self.max_vocab_size)
-        w_in, w_out, history = self._train(vocab, corpus, self.epochs)
-        wv = WordVectors(vocab.index_to_key, w_in, vocab.counts)
-        self._finish_fit(wv, vocab, corpus, history, syn1neg_=w_out, doc_freq_=vocab.doc_freq,
-                         n_docs_=vocab.n_docs)
-        return self
-
-    def partial_fit(self, X, y=None):
-        """Train one more pass on new documents.
-
-        The first call on an unfitted vectorizer builds the vocabulary from
-        ``X`` (and trains one epoch). Later calls keep the vocabulary: words
-        not in it are skipped, and their counts are not added. The learning rate
-        decays from ``alpha`` to ``min_alpha`` over each call, as gensim's
-        ``train`` on new text does.
-
-        Returns
-        -------
-        self
-        """
-        if not hasattr(self, "wv_"):
-            self._validate_params()
-            vocab, corpus = scan_corpus(X, self._make_tokenizer(), min_count=self.min_count,
-                                        max_vocab_size=self.max_vocab_size)
-            w_in, w_out, history = self._train(vocab, corpus, 1)
-            self._finish_fit(WordVectors(vocab.index_to_key, w_in, vocab.counts), vocab, corpus, history,
-                             syn1neg_=w_out, doc_freq_=vocab.doc_freq, n_docs_=vocab.n_docs)
-            return self
-        self._validate_params()
-        vocab = Vocabulary(self.wv_.index_to_key, self.wv_.counts, self.doc_freq_, self.n_docs_)
-        corpus = encode_corpus(X, self._make_tokenizer(), self.wv_.key_to_index, allow_empty=False)
-        if corpus.n_tokens == 0:
-            return self
-        w_in, w_out, history = self._train(vocab, corpus, 1, self.wv_.vectors, self.syn1neg_)
-        wv = WordVectors(vocab.index_to_key, w_in, vocab.counts)
-        previous = [dict(h) for h in self.history_]
-        for h in history:
-            h["epoch"] = len(previous) + 1
-        self._finish_fit(wv, vocab, corpus, previous + history, syn1neg_=w_out,
-                         doc_freq_=vocab.doc_freq, n_docs_=vocab.n_docs)
-        return self
+    def _fit_corpus(self, vocab, corpus, epochs, warm):
+        init = (self.wv_.vectors, self.syn1neg_) if warm else (None, None)
+        w_in, w_out, history = self._train(vocab, corpus, epochs, *init)
+        self._finish_fit(WordVectors(vocab.index_to_key, w_in, vocab.counts), vocab, corpus,
+                         self._history(history, warm), syn1neg_=w_out)
