@@ -236,15 +236,13 @@ class AttentionPoolingClassifier(ClassifierMixin, BaseTextEstimator):
         return encode_corpus(tokens, Tokenizer(), vocabulary or self.vocabulary_, unknown_id=unknown_id,
                              allow_empty=True)
 
-    def _sample_weights(self, y_enc, sample_weight, n):
-        sw = _check_sample_weight(sample_weight, np.empty((n, 1)), dtype=np.float64)
+    def _sample_weights(self, y, y_enc, classes, sample_weight):
+        sw = _check_sample_weight(sample_weight, np.empty((len(y), 1)), dtype=np.float64)
         if np.any(sw < 0):
             raise ValueError("sample_weight must be non-negative")
         if self.class_weight is not None:
-            cw = compute_class_weight(self.class_weight, classes=np.arange(len(self.classes_)), y=y_enc) \
-                if self.class_weight == "balanced" else \
-                np.array([float(self.class_weight.get(c, 1.0)) for c in self.classes_])
-            sw = sw * cw[y_enc]
+            # scikit-learn's helper: "balanced" or a dict, with clear errors for unknown labels
+            sw = sw * compute_class_weight(self.class_weight, classes=classes, y=y)[y_enc]
         return sw
 
     def _build(self, vocab_words, n_classes, wv, seed, device):
@@ -298,7 +296,7 @@ class AttentionPoolingClassifier(ClassifierMixin, BaseTextEstimator):
         net = self.module_ if net is None else net
         net.eval()
         docs = np.arange(corpus.n_docs) if docs is None else np.asarray(docs)
-        width = self.n_features_out_ if features else len(self.classes_)
+        width = net.output.in_features if features else net.output.out_features
         out = np.zeros((len(docs), width), dtype=np.float32)
         position = np.empty(corpus.n_docs, dtype=np.int64)
         position[docs] = np.arange(len(docs))
@@ -339,15 +337,15 @@ class AttentionPoolingClassifier(ClassifierMixin, BaseTextEstimator):
         if len(encoder.classes_) < 2:
             raise ValueError(f"y has only one class ({encoder.classes_[0]!r}); a classifier needs at least two")
         y_enc = encoder.transform(y)
-        self.classes_ = encoder.classes_
-        sw = self._sample_weights(y_enc, sample_weight, len(tokens))
+        classes = encoder.classes_  # installed with the rest of the fitted state, at the end
+        sw = self._sample_weights(y, y_enc, classes, sample_weight)
         wv = self._resolve_embeddings(X)
         docs = np.arange(len(tokens))
         val = None
         if self.early_stopping:
             n_val = int(round(self.validation_fraction * len(docs)))
             if n_val >= 1 and len(docs) - n_val >= 2:
-                strat = y_enc if np.bincount(y_enc).min() >= 2 and n_val >= len(self.classes_) else None
+                strat = y_enc if np.bincount(y_enc).min() >= 2 and n_val >= len(classes) else None
                 docs, val = train_test_split(docs, test_size=n_val, stratify=strat,
                                              random_state=np.random.RandomState(self._seed_for_split()))
         # the vocabulary comes from the training split only, so validation sees unknown
@@ -357,7 +355,7 @@ class AttentionPoolingClassifier(ClassifierMixin, BaseTextEstimator):
         corpus = self._encode(tokens, vocab.key_to_index)
         with torch_context(self.n_jobs, self.device, self.random_state) as (device, seed), \
                 torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []):
-            net, config = self._build(vocab.index_to_key, len(self.classes_), wv, seed, device)
+            net, config = self._build(vocab.index_to_key, len(classes), wv, seed, device)
             opts = self._optimizers(net)
             rng = np.random.default_rng(seed)
             history, best, best_state, best_epoch, bad = [], -np.inf, None, 0, 0
@@ -388,7 +386,7 @@ class AttentionPoolingClassifier(ClassifierMixin, BaseTextEstimator):
                 net.load_state_dict(best_state)
             net.eval()
         self._set_fitted(module_=net, net_config_=config, vocabulary_=dict(vocab.key_to_index),
-                         history_=history, best_epoch_=best_epoch, embeddings_=wv,
+                         history_=history, best_epoch_=best_epoch, embeddings_=wv, classes_=classes,
                          n_features_out_=net.output.in_features)
         self._optimizer_state = opts
         return self
@@ -401,8 +399,8 @@ class AttentionPoolingClassifier(ClassifierMixin, BaseTextEstimator):
         """One epoch on a new batch of documents, without early stopping.
 
         ``classes`` (all labels that will ever be seen) is required on the first
-        call, which also builds the vocabulary from ``X``; later batches map
-        words outside it to the unknown token.
+        call, which also builds the vocabulary from ``X``; in later batches
+        words outside it are ignored, as at predict time.
 
         Returns
         -------
@@ -417,24 +415,27 @@ class AttentionPoolingClassifier(ClassifierMixin, BaseTextEstimator):
         tokens = self._token_lists(X)
         y = self._check_targets(y, len(tokens))
         if first:
-            self.classes_ = np.unique(np.asarray(classes, dtype=object) if not isinstance(classes, np.ndarray)
-                                      else classes)
-            if len(self.classes_) < 2:
+            classes = np.unique(np.asarray(classes, dtype=object) if not isinstance(classes, np.ndarray)
+                                else classes)
+            if len(classes) < 2:
                 raise ValueError("classes must hold at least two labels")
-        unknown = set(np.unique(y)) - set(self.classes_)
+        else:
+            classes = self.classes_
+        unknown = set(np.unique(y)) - set(classes)
         if unknown:
             raise ValueError(f"y holds labels not in classes_: {sorted(map(str, unknown))}")
-        y_enc = np.searchsorted(self.classes_, y)
-        sw = self._sample_weights(y_enc, sample_weight, len(tokens))
+        y_enc = np.searchsorted(classes, y)
+        sw = self._sample_weights(y, y_enc, classes, sample_weight)
         with torch_context(self.n_jobs, self.device, self.random_state) as (device, seed), \
                 torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []):
             if first:
                 wv = self._resolve_embeddings(X)
                 vocab, _ = scan_corpus(tokens, Tokenizer(), min_count=self.min_count,
                                        max_vocab_size=self.max_vocab_size, specials=(PAD,), keep_corpus=False)
-                net, config = self._build(vocab.index_to_key, len(self.classes_), wv, seed, device)
+                net, config = self._build(vocab.index_to_key, len(classes), wv, seed, device)
                 self._set_fitted(module_=net, net_config_=config, vocabulary_=dict(vocab.key_to_index),
-                                 history_=[], best_epoch_=0, embeddings_=wv, n_features_out_=net.output.in_features)
+                                 history_=[], best_epoch_=0, embeddings_=wv, classes_=classes,
+                                 n_features_out_=net.output.in_features)
                 self._optimizer_state = self._optimizers(net)
             net = self.module_.to(device)
             opts = getattr(self, "_optimizer_state", None) or self._optimizers(net)

@@ -207,6 +207,27 @@ def test_nested_grid_search_over_embeddings_vector_size(texts):
     assert not hasattr(clf.embeddings, "wv_")  # the template vectorizer was never fitted (no leakage)
 
 
+def test_interrupted_refit_with_new_labels_keeps_the_previous_model_whole(texts, monkeypatch):
+    X, y = texts
+    clf = AttentionPoolingClassifier(epochs=2, random_state=0).fit(X, y)
+    before = clf.predict_proba(X[:10])
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(AttentionPoolingClassifier, "_epoch", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        clf.fit(X, [["a", "b", "c"][i % 3] for i in range(len(X))])
+    assert list(clf.classes_) == ["ham", "spam"]  # not the new labels beside the old network
+    np.testing.assert_array_equal(clf.predict_proba(X[:10]), before)
+
+
+def test_class_weight_for_an_unknown_label_is_a_clear_error(texts):
+    X, y = texts
+    with pytest.raises(ValueError, match="not in class_weight|not found|eggs"):
+        AttentionPoolingClassifier(epochs=1, class_weight={"eggs": 2.0}).fit(X, y)
+
+
 def test_bad_input(texts):
     X, y = texts
     with pytest.raises(ValueError, match="only one class"):
