@@ -63,11 +63,6 @@ class Corpus:
         lo, hi = self.offsets[start], self.offsets[stop]
         return Corpus(self.ids[lo:hi], self.offsets[start:stop + 1] - lo)
 
-    def truncate(self, max_length: int) -> "Corpus":
-        """Keep the first ``max_length`` tokens of every document."""
-        position = np.arange(self.n_tokens) - np.repeat(self.offsets[:-1], self.lengths)
-        return self.select(position < max_length)
-
     def padded(self, docs, pad_id=0) -> np.ndarray:
         """Documents ``docs`` as a (len(docs), longest) int64 matrix, right-padded with ``pad_id``."""
         docs = np.asarray(docs, dtype=np.int64)
@@ -123,7 +118,7 @@ def _flatten(token_lists):
 
 
 def scan_corpus(X, tokenizer: Tokenizer, *, min_count=1, max_vocab_size=None, specials=(),
-                keep_corpus=True, unknown="drop"):
+                keep_corpus=True):
     """Read ``X`` once: count words, build the vocabulary, encode the documents.
 
     Provisional ids are handed out in order of first appearance while reading;
@@ -134,10 +129,8 @@ def scan_corpus(X, tokenizer: Tokenizer, *, min_count=1, max_vocab_size=None, sp
     X : iterable of str or of lists of str
         May be a generator; it is consumed once.
     keep_corpus : bool
-        Also return the encoded corpus (needed by trainers).
-    unknown : {"drop", "unk"}
-        Words pruned from the vocabulary are dropped from the corpus, or
-        mapped to the ``"<unk>"`` special token (which must be in ``specials``).
+        Also return the encoded corpus (needed by trainers). Words pruned from
+        the vocabulary are dropped from it.
 
     Returns
     -------
@@ -177,14 +170,11 @@ def scan_corpus(X, tokenizer: Tokenizer, *, min_count=1, max_vocab_size=None, sp
             f"in {n_docs} document(s); lower min_count or give more text")
     if not keep_corpus:
         return vocab, None
-    fill = -1 if unknown == "drop" else vocab.key_to_index["<unk>"]
-    remap = np.full(n_keys, fill, dtype=np.int32)
+    remap = np.full(n_keys, -1, dtype=np.int32)
     remap[kept] = np.arange(vocab.n_specials, len(vocab), dtype=np.int32)
     offsets = np.concatenate([[0], np.cumsum(np.concatenate(len_chunks))]).astype(np.int64)
     corpus = Corpus(remap[flat], offsets)
-    if unknown == "drop":
-        corpus = corpus.select(corpus.ids >= 0)
-    return vocab, corpus
+    return vocab, corpus.select(corpus.ids >= 0)
 
 
 def encode_corpus(X, tokenizer: Tokenizer, key_to_index: dict, *, unknown_id=None, max_length=None,

@@ -30,6 +30,12 @@ def test_most_similar_against_brute_force(wv):
     assert wv.most_similar("king", topn=100)[0][0] != "king" and len(wv.most_similar("king", topn=100)) == 7
 
 
+def test_get_vector_and_similar_by_vector(wv):
+    np.testing.assert_allclose(np.linalg.norm(wv.get_vector("king", norm=True)), 1.0, rtol=1e-6)
+    np.testing.assert_array_equal(wv.get_vector("king"), wv["king"])
+    assert wv.similar_by_vector(wv["queen"], topn=1)[0][0] == "queen"  # a vector query excludes no word
+
+
 def test_similarity_and_doesnt_match():
     wv = WordVectors(["a", "b", "c"], np.array([[1, 0], [0.9, 0.1], [-1, 0.2]], np.float32))
     assert wv.similarity("a", "a") == pytest.approx(1.0)
