@@ -20,19 +20,23 @@ _MAX_CHUNK_TOKENS = 1 << 20
 
 
 def _doc_word_matrix(corpus: Corpus, n_words: int, token_weights=None) -> sp.csr_matrix:
-    data = np.ones(corpus.n_tokens, np.float64) if token_weights is None else token_weights
+    data = np.ones(corpus.n_tokens, np.float32) if token_weights is None else token_weights
     return sp.csr_matrix((data, corpus.ids, corpus.offsets), shape=(corpus.n_docs, n_words))
 
 
 def _weighted_mean(corpus, vectors, word_weights=None, normalize=True):
-    """Sum (or weighted mean) of each document's word vectors."""
-    w = None if word_weights is None else word_weights[corpus.ids].astype(np.float64)
+    """Sum (or weighted mean) of each document's word vectors.
+
+    float32 throughout: converting the (possibly large) vector table per call
+    would cost more than the product itself.
+    """
+    w = None if word_weights is None else word_weights[corpus.ids].astype(np.float32)
     m = _doc_word_matrix(corpus, len(vectors), w)
-    out = np.asarray(m @ vectors.astype(np.float64))
+    out = np.asarray(m @ vectors, dtype=np.float32)
     if normalize:
-        total = np.asarray(m.sum(axis=1)).ravel()
-        out /= np.where(total > 0, total, 1.0)[:, None]
-    return out.astype(np.float32)
+        total = np.asarray(m.sum(axis=1, dtype=np.float64)).ravel()
+        out /= np.where(total > 0, total, 1.0).astype(np.float32)[:, None]
+    return out
 
 
 def _segment_max(corpus, vectors):
