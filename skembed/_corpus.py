@@ -73,18 +73,30 @@ class Corpus:
         where = np.where(valid, self.offsets[docs][:, None] + cols[None, :], 0)
         return np.where(valid, self.ids[where] if self.n_tokens else pad_id, pad_id).astype(np.int64)
 
-    def length_batches(self, batch_size, rng=None, docs=None, pool=50):
+    def length_batches(self, batch_size, rng=None, docs=None, pool=50, max_tokens=None):
         """Index batches of documents of similar length (less padding).
 
         With ``rng``, documents are shuffled, sorted by length within pools of
         ``pool`` batches, and the batches shuffled; without, they are sorted by
-        length for inference.
+        length for inference, and ``max_tokens`` also bounds each batch's padded
+        size (documents x longest length), so a few long documents do not make
+        a large batch of short ones wide.
         """
         docs = np.arange(self.n_docs) if docs is None else np.asarray(docs)
         lengths = self.lengths[docs]
         if rng is None:
-            order = docs[np.argsort(lengths, kind="stable")]
-            return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+            order = np.argsort(lengths, kind="stable")
+            if max_tokens is None:
+                return [docs[order[i:i + batch_size]] for i in range(0, len(order), batch_size)]
+            width = np.maximum(lengths[order], 1)
+            batches, start = [], 0
+            while start < len(order):
+                ends = np.arange(start + 1, min(len(order), start + batch_size) + 1)
+                fits = (ends - start) * width[ends - 1] <= max_tokens  # widths ascend: a prefix fits
+                end = int(ends[fits][-1]) if fits[0] else start + 1
+                batches.append(docs[order[start:end]])
+                start = end
+            return batches
         docs = docs[rng.permutation(len(docs))]
         size = batch_size * pool
         batches = []
@@ -105,6 +117,28 @@ class Corpus:
         return cls(ids, offsets.astype(np.int64))
 
 
+class DistinctIds:
+    """The distinct ids of a batch, and each token's position among them.
+
+    ``rows, inverse = DistinctIds(n_words)(ids)`` gives ``rows[inverse] == ids``
+    with ``rows`` sorted, like ``np.unique(ids, return_inverse=True)``, but in
+    time linear in the batch through two scratch arrays over the vocabulary
+    (sorting costs about ten times more on a classifier's batch).
+    """
+
+    def __init__(self, n_words):
+        self._seen = np.zeros(n_words, dtype=bool)
+        self._position = np.zeros(n_words, dtype=np.int64)
+
+    def __call__(self, ids):
+        flat = np.asarray(ids).reshape(-1)
+        self._seen[flat] = True
+        rows = np.flatnonzero(self._seen)
+        self._seen[rows] = False
+        self._position[rows] = np.arange(len(rows))
+        return rows, self._position[flat].reshape(np.shape(ids))
+
+
 def iter_chunks(iterable, size=CHUNK_DOCS):
     """Lists of up to ``size`` consecutive items."""
     it = iter(iterable)
@@ -117,8 +151,14 @@ def _flatten(token_lists):
     return lengths, int(lengths.sum())
 
 
+def _distinct(values):
+    """Sorted distinct values: numpy 2.4's ``np.unique`` hashes, about 15x slower here."""
+    values = np.sort(values)
+    return values[np.concatenate([[True], values[1:] != values[:-1]])] if len(values) else values
+
+
 def scan_corpus(X, tokenizer: Tokenizer, *, min_count=1, max_vocab_size=None, specials=(),
-                keep_corpus=True):
+                keep_corpus=True, count_docs=None):
     """Read ``X`` once: count words, build the vocabulary, encode the documents.
 
     Provisional ids are handed out in order of first appearance while reading;
@@ -131,6 +171,10 @@ def scan_corpus(X, tokenizer: Tokenizer, *, min_count=1, max_vocab_size=None, sp
     keep_corpus : bool
         Also return the encoded corpus (needed by trainers). Words pruned from
         the vocabulary are dropped from it.
+    count_docs : array of bool, optional
+        One flag per document: only flagged documents' words are counted (a
+        classifier's training split), while every document is encoded, so that
+        the others see unknown words as new text would.
 
     Returns
     -------
@@ -141,33 +185,41 @@ def scan_corpus(X, tokenizer: Tokenizer, *, min_count=1, max_vocab_size=None, sp
     table.default_factory = table.__len__  # new key -> next provisional id
     lookup = table.__getitem__
     id_chunks, len_chunks, df_chunks = [], [], []
-    n_docs = 0
+    counts = np.zeros(0, dtype=np.int64)
+    n_docs = n_counted = 0
     for chunk in iter_chunks(iter_token_lists(X, tokenizer)):
         lengths, n = _flatten(chunk)
         ids = np.fromiter(map(lookup, chain.from_iterable(chunk)), dtype=np.int32, count=n)
-        # document frequency: unique (document, word) pairs of this chunk
+        counted = ids
         doc = np.repeat(np.arange(len(chunk), dtype=np.int64), lengths)
-        pairs = np.unique((doc << 32) | ids.astype(np.int64))
+        if count_docs is not None:
+            flags = np.asarray(count_docs[n_docs:n_docs + len(chunk)], dtype=bool)
+            counted, doc = ids[flags[doc]], doc[flags[doc]]
+            n_counted += int(flags.sum())
+        else:
+            n_counted += len(chunk)
+        # document frequency: unique (document, word) pairs of this chunk
+        pairs = _distinct((doc << 32) | counted.astype(np.int64))
         df_chunks.append((pairs & 0xFFFFFFFF).astype(np.int32))
         if keep_corpus:
             id_chunks.append(ids)
-        else:
-            id_chunks.append(np.bincount(ids, minlength=len(table)))
+        chunk_counts = np.bincount(counted, minlength=len(table))  # the table only grows
+        chunk_counts[:len(counts)] += counts
+        counts = chunk_counts
         len_chunks.append(lengths)
         n_docs += len(chunk)
+    if count_docs is not None and len(count_docs) != n_docs:
+        raise ValueError(f"count_docs has {len(count_docs)} flags for {n_docs} documents")
     n_keys = len(table)
-    if keep_corpus:
-        flat = np.concatenate(id_chunks) if id_chunks else np.zeros(0, np.int32)
-        counts = np.bincount(flat, minlength=n_keys)
-    else:
-        counts = sum(np.pad(c, (0, n_keys - len(c))) for c in id_chunks)
+    counts = np.pad(counts, (0, n_keys - len(counts)))
+    flat = np.concatenate(id_chunks) if keep_corpus and id_chunks else np.zeros(0, np.int32)
     doc_freq = np.bincount(np.concatenate(df_chunks), minlength=n_keys)
-    vocab, kept = Vocabulary.from_counts(list(table), counts, doc_freq, n_docs, min_count=min_count,
+    vocab, kept = Vocabulary.from_counts(list(table), counts, doc_freq, n_counted, min_count=min_count,
                                          max_vocab_size=max_vocab_size, specials=specials)
     if len(vocab) == vocab.n_specials:
         raise ValueError(
             f"the vocabulary is empty: no word occurs at least min_count={min_count} times "
-            f"in {n_docs} document(s); lower min_count or give more text")
+            f"in {n_counted} document(s); lower min_count or give more text")
     if not keep_corpus:
         return vocab, None
     remap = np.full(n_keys, -1, dtype=np.int32)

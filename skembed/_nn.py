@@ -39,22 +39,39 @@ class AttentionPooling(nn.Module):
             raise ValueError(f"unknown attention {kind!r}")
         self.scale = 1.0 / math.sqrt(attention_dim)
 
-    def weights(self, h, mask):
-        """Attention weights (B, n_heads, T); rows sum to 1 over unmasked tokens."""
+    def scores(self, h):
+        """Unnormalised scores (..., n_heads) of vectors (..., H)."""
         if self.kind == "additive":
-            scores = self.score(torch.tanh(self.proj(h)))               # (B, T, heads)
-        else:
-            scores = self.keys(h) @ self.query.T * self.scale           # (B, T, heads)
-        scores = scores.transpose(1, 2)                                 # (B, heads, T)
+            return self.score(torch.tanh(self.proj(h)))
+        return self.keys(h) @ self.query.T * self.scale
+
+    @staticmethod
+    def normalise(scores, mask):
+        """Softmax of token scores (B, T, heads) over unmasked tokens, as (B, heads, T)."""
+        scores = scores.transpose(1, 2)
         empty = ~mask.any(1)
         allowed = mask | empty.unsqueeze(1)                             # empty rows: uniform over padding
         scores = scores.masked_fill(~allowed.unsqueeze(1), float("-inf"))
         return torch.softmax(scores, dim=-1)
 
+    def weights(self, h, mask):
+        """Attention weights (B, n_heads, T); rows sum to 1 over unmasked tokens."""
+        return self.normalise(self.scores(h), mask)
+
     def forward(self, h, mask):
         a = self.weights(h, mask)                                       # (B, heads, T)
         pooled = a @ h                                                  # (B, heads, H)
         return pooled.flatten(1), a
+
+    def pool_words(self, vectors, inverse, mask):
+        """As ``forward`` for ``h = vectors[inverse]``, scoring each distinct vector once.
+
+        Without an encoder a token's score depends on its word alone, so the
+        projection (the costly part) runs on the batch's distinct words, and only
+        scalars and one gather are per token.
+        """
+        a = self.normalise(gather_rows(self.scores(vectors), inverse), mask)
+        return (a @ gather_rows(vectors, inverse)).flatten(1), a
 
 
 class TextEncoder(nn.Module):
@@ -106,9 +123,9 @@ class AttentionPoolingNet(nn.Module):
     """
 
     def __init__(self, n_words, embedding_dim, n_classes, encoder=None, attention="additive", n_heads=1,
-                 hidden_dim=64, attention_dim=None, dropout=0.0, max_length=256, sparse=True, padding_idx=0, init_scale=0.1):
+                 hidden_dim=64, attention_dim=None, dropout=0.0, max_length=256, padding_idx=0, init_scale=0.1):
         super().__init__()
-        self.embedding = nn.Embedding(n_words, embedding_dim, padding_idx=padding_idx, sparse=sparse)
+        self.embedding = nn.Embedding(n_words, embedding_dim, padding_idx=padding_idx)
         with torch.no_grad():  # small start (as fastText): learned signal dominates after a few steps
             self.embedding.weight.uniform_(-init_scale, init_scale)
             self.embedding.weight[padding_idx] = 0.0
@@ -119,15 +136,33 @@ class AttentionPoolingNet(nn.Module):
         self.output = nn.Linear(n_heads * h, n_classes)
         self.padding_idx = padding_idx
 
-    def features(self, ids):
-        """Pooled document vectors and attention weights for padded ids (B, T)."""
-        mask = ids != self.padding_idx
-        h = self.encoder(self.embedding(ids), mask)
-        return self.pool(h, mask)
+    def embed(self, ids):
+        """The batch's distinct ids, each token's position among them, and their vectors."""
+        rows, inverse = torch.unique(ids, return_inverse=True)
+        return rows, inverse, self.embedding(rows)
 
-    def forward(self, ids):
-        pooled, attn = self.features(ids)
+    def features(self, ids, embedded=None):
+        """Pooled document vectors and attention weights for padded ids (B, T).
+
+        ``embedded``: ``embed(ids)``'s result, given by a trainer that updates
+        the embedding rows itself (see ``skembed._optim.RowAdam``).
+        """
+        mask = ids != self.padding_idx
+        _, inverse, vectors = self.embed(ids) if embedded is None else embedded
+        if self.encoder.kind is None:
+            return self.pool.pool_words(vectors, inverse, mask)
+        return self.pool(self.encoder(gather_rows(vectors, inverse), mask), mask)
+
+    def forward(self, ids, embedded=None):
+        pooled, attn = self.features(ids, embedded)
         return self.output(self.dropout(pooled)), attn
+
+
+def gather_rows(table, index):
+    """``table[index]`` for a 2-d table, through ``index_select``: its backward is an
+    ``index_add_``, several times faster on the CPU than advanced indexing's
+    accumulating ``index_put_``."""
+    return table.index_select(0, index.reshape(-1)).view(*index.shape, table.shape[1])
 
 
 def attention_penalty(attn):

@@ -68,6 +68,10 @@ class Tokenizer:
                             f"got {type(tokens).__name__}")
         return list(tokens)
 
+    def from_tokens(self, tokens) -> list[str]:
+        """A pre-tokenized document (already checked to hold str only), used as given."""
+        return list(tokens)
+
     def __getstate__(self):
         state = self.__dict__.copy()
         state.pop("_findall", None)
@@ -114,13 +118,13 @@ def _as_tokens(doc, position: int, tokenizer: Tokenizer) -> list[str]:
         raise ValueError(f"document {position} is None; every document must be a str or a list of str tokens")
     if isinstance(doc, np.str_):
         return tokenizer(str(doc))
-    if isinstance(doc, Sequence) or (isinstance(doc, np.ndarray) and doc.ndim == 1):
+    if type(doc) is list or isinstance(doc, Sequence) or (isinstance(doc, np.ndarray) and doc.ndim == 1):
         if not set(map(type, doc)) <= {str}:  # C-level check; the loop below only runs on error
             tok = next(t for t in doc if not isinstance(t, str))
             raise TypeError(
                 f"document {position} is a token list holding a {type(tok).__name__} "
                 f"({tok!r}); tokens must be str")
-        return list(doc)
+        return tokenizer.from_tokens(doc)
     if isinstance(doc, float) and doc != doc:
         raise ValueError(f"document {position} is NaN (a missing value); fill or drop missing texts first")
     raise TypeError(

@@ -19,29 +19,34 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, column_or_1d
 
 from ._base import _TEXT_CONSTRAINTS, BaseTextEstimator, progress_bar, resolve_device, torch_context
-from ._corpus import Corpus, encode_corpus, scan_corpus
+from ._corpus import Corpus, DistinctIds, encode_corpus, scan_corpus
 from ._nn import AttentionPoolingNet, attention_penalty
+from ._optim import RowAdam
 from ._text import Tokenizer, check_documents, iter_token_lists
 from .vectors import WordVectors
 
 __all__ = ["AttentionPoolingClassifier"]
 
 PAD = "<pad>"
-_PREDICT_BATCH = 1024
+_PREDICT_BATCH = 1024   # documents
+_PREDICT_TOKENS = 32768  # padded tokens
 
 
-class _NgramTokenizer(Tokenizer):
-    """Unigrams followed by the joined word n-grams up to ``n`` (as fastText adds bigrams)."""
+class _ClassifierTokenizer(Tokenizer):
+    """Tokens, then their joined word n-grams up to ``n`` (as fastText adds bigrams),
+    cut to the first ``max_length``; pre-tokenized documents get the same treatment."""
 
-    def __init__(self, base: Tokenizer, n: int):
-        self.base, self.n = base, n
+    def __init__(self, base: Tokenizer, n: int, max_length: int):
+        self.base, self.n, self.max_length = base, n, max_length
 
     def __call__(self, doc):
-        tokens = self.base(doc)
+        return self.from_tokens(self.base(doc))
+
+    def from_tokens(self, tokens):
         out = list(tokens)
         for k in range(2, self.n + 1):
             out += map(" ".join, zip(*(tokens[i:] for i in range(k))))
-        return out
+        return out[:self.max_length]
 
     def __getstate__(self):
         return self.__dict__.copy()
@@ -55,8 +60,8 @@ class AttentionPoolingClassifier(ClassifierMixin, BaseTextEstimator):
 
     Each token is embedded, optionally contextualised by an encoder, weighted
     by a learned attention (which tokens matter), pooled into one vector per
-    document and classified by a linear layer. Trained with Adam (sparse
-    updates for the embedding table) on length-bucketed batches, with early
+    document and classified by a linear layer. Trained with Adam (lazy
+    updates of the embedding rows a batch uses) on length-bucketed batches, with early
     stopping on a held-out validation split.
 
     Parameters
@@ -84,7 +89,8 @@ class AttentionPoolingClassifier(ClassifierMixin, BaseTextEstimator):
     max_length : int, default=256
         Tokens kept per document (the rest is ignored).
     ngram_range : tuple (1, n), default=(1, 2)
-        Also embed word n-grams up to ``n`` as tokens.
+        Also embed word n-grams up to ``n`` as tokens (for raw and pre-tokenized
+        documents alike).
     min_count : int, default=2
         Tokens seen fewer times in the training split are unknown (and ignored).
     max_vocab_size : int or None, default=None
@@ -195,16 +201,14 @@ class AttentionPoolingClassifier(ClassifierMixin, BaseTextEstimator):
 
     # ------------------------------------------------------------------ helpers
     def _make_tokenizer(self):
-        base = super()._make_tokenizer()
         lo, hi = self.ngram_range
         if lo != 1 or hi < 1:
             raise ValueError(f"ngram_range must be (1, n) with n >= 1, got {self.ngram_range!r}")
-        return base if hi == 1 else _NgramTokenizer(base, hi)
+        return _ClassifierTokenizer(super()._make_tokenizer(), hi, self.max_length)
 
     def _token_lists(self, X, allow_empty=False):
-        """Token lists, each cut to its first ``max_length`` tokens."""
-        X = check_documents(X)
-        return [t[:self.max_length] for t in iter_token_lists(X, self._make_tokenizer(), allow_empty=allow_empty)]
+        """Token lists (n-grams included), each cut to its first ``max_length`` tokens."""
+        return list(iter_token_lists(check_documents(X), self._make_tokenizer(), allow_empty=allow_empty))
 
     def _check_targets(self, y, n_docs):
         if y is None:
@@ -231,10 +235,17 @@ class AttentionPoolingClassifier(ClassifierMixin, BaseTextEstimator):
                     attention=self.attention, n_heads=self.n_heads, hidden_dim=self.hidden_dim,
                     dropout=float(self.dropout), max_length=self.max_length)
 
-    def _encode(self, tokens, vocabulary=None, unknown_id=None):
+    def _encode(self, X, tokenizer=None, unknown_id=None):
         """Ids of known tokens (unknown ones are dropped: their vectors were never trained)."""
-        return encode_corpus(tokens, Tokenizer(), vocabulary or self.vocabulary_, unknown_id=unknown_id,
+        return encode_corpus(X, tokenizer or self._make_tokenizer(), self.vocabulary_, unknown_id=unknown_id,
                              allow_empty=True)
+
+    @staticmethod
+    def _documents(X):
+        X = list(check_documents(X))
+        if not X:
+            raise ValueError("X is empty: at least one document is needed")
+        return X
 
     def _sample_weights(self, y, y_enc, classes, sample_weight):
         sw = _check_sample_weight(sample_weight, np.empty((len(y), 1)), dtype=np.float64)
@@ -262,35 +273,52 @@ class AttentionPoolingClassifier(ClassifierMixin, BaseTextEstimator):
         return net.to(device), config
 
     def _optimizers(self, net):
-        opts = []
-        if net.embedding.weight.requires_grad:
-            opts.append(torch.optim.SparseAdam([net.embedding.weight], lr=self.learning_rate))
+        """Lazy Adam on the embedding rows a batch touches, AdamW for the dense layers."""
         dense = [p for n, p in net.named_parameters() if not n.startswith("embedding.")]
-        opts.append(torch.optim.AdamW(dense, lr=self.learning_rate, weight_decay=self.weight_decay))
-        return opts
+        table = net.embedding.weight
+        rows = RowAdam(table, lr=self.learning_rate, skip_row=net.padding_idx) \
+            if table.requires_grad else None
+        return rows, torch.optim.AdamW(dense, lr=self.learning_rate, weight_decay=self.weight_decay, fused=True)
 
     def _epoch(self, net, opts, corpus, y, sw, docs, rng, device, bar):
         net.train()
+        row_opt, dense_opt = opts
         total, weight = 0.0, 0.0
         y_t = torch.as_tensor(y, device=device)
         sw_t = torch.as_tensor(sw, dtype=torch.float32, device=device)
-        for batch in corpus.length_batches(self.batch_size, rng, docs):
-            ids = torch.as_tensor(corpus.padded(batch), device=device)
+        for batch, ids, rows, inverse in self._batches(net, corpus, self.batch_size, rng, docs, device):
             idx = torch.as_tensor(batch, device=device)
-            logits, attn = net(ids)
+            # the batch's embedding rows as one leaf tensor: its gradient is dense and
+            # small, and RowAdam writes the update back to the table
+            vectors = net.embedding.weight.detach().index_select(0, rows).requires_grad_(row_opt is not None)
+            logits, attn = net(ids, (rows, inverse, vectors))
             w = sw_t[idx]
             loss = (F.cross_entropy(logits, y_t[idx], reduction="none") * w).sum() / len(batch)
             if self.attention_penalty > 0:
                 loss = loss + self.attention_penalty * attention_penalty(attn)
-            for opt in opts:
-                opt.zero_grad(set_to_none=True)
+            dense_opt.zero_grad(set_to_none=True)
             loss.backward()
-            for opt in opts:
-                opt.step()
+            dense_opt.step()
+            if row_opt is not None:
+                row_opt.step(rows, vectors.grad)
             total += float(loss.detach()) * len(batch)
             weight += len(batch)
             bar.update(len(batch))
         return total / max(weight, 1)
+
+    @staticmethod
+    def _batches(net, corpus, batch_size, rng, docs, device):
+        """Length-bucketed batches: document indices, then padded ids, the batch's
+        distinct ids and each token's position among them, as tensors.
+
+        Inference batches (``rng=None``) are also bounded in padded tokens.
+        """
+        distinct = DistinctIds(net.embedding.num_embeddings)
+        max_tokens = _PREDICT_TOKENS if rng is None else None
+        for batch in corpus.length_batches(batch_size, rng, docs, max_tokens=max_tokens):
+            padded = corpus.padded(batch)
+            rows, inverse = distinct(padded)
+            yield (batch, *(torch.as_tensor(a, device=device) for a in (padded, rows, inverse)))
 
     def _predict_logits(self, corpus, device, net=None, docs=None, features=False):
         net = self.module_ if net is None else net
@@ -301,9 +329,9 @@ class AttentionPoolingClassifier(ClassifierMixin, BaseTextEstimator):
         position = np.empty(corpus.n_docs, dtype=np.int64)
         position[docs] = np.arange(len(docs))
         with torch.no_grad():
-            for batch in corpus.length_batches(_PREDICT_BATCH, None, docs):
-                ids = torch.as_tensor(corpus.padded(batch), device=device)
-                res = net.features(ids)[0] if features else net(ids)[0]
+            for batch, ids, rows, inverse in self._batches(net, corpus, _PREDICT_BATCH, None, docs, device):
+                embedded = (rows, inverse, net.embedding(rows))
+                res = net.features(ids, embedded)[0] if features else net(ids, embedded)[0]
                 out[position[batch]] = res.float().cpu().numpy()
         return out
 
@@ -330,9 +358,9 @@ class AttentionPoolingClassifier(ClassifierMixin, BaseTextEstimator):
         self
         """
         self._validate_params()
-        X = list(check_documents(X))
-        tokens = self._token_lists(X)
-        y = self._check_targets(y, len(tokens))
+        X = self._documents(X)
+        tokens = self._token_lists(X)  # bad documents are reported before bad labels
+        y = self._check_targets(y, len(X))
         encoder = LabelEncoder().fit(y)
         if len(encoder.classes_) < 2:
             raise ValueError(f"y has only one class ({encoder.classes_[0]!r}); a classifier needs at least two")
@@ -340,7 +368,7 @@ class AttentionPoolingClassifier(ClassifierMixin, BaseTextEstimator):
         classes = encoder.classes_  # installed with the rest of the fitted state, at the end
         sw = self._sample_weights(y, y_enc, classes, sample_weight)
         wv = self._resolve_embeddings(X)
-        docs = np.arange(len(tokens))
+        docs = np.arange(len(X))
         val = None
         if self.early_stopping:
             n_val = int(round(self.validation_fraction * len(docs)))
@@ -350,9 +378,10 @@ class AttentionPoolingClassifier(ClassifierMixin, BaseTextEstimator):
                                              random_state=np.random.RandomState(self._seed_for_split()))
         # the vocabulary comes from the training split only, so validation sees unknown
         # words exactly as new documents will
-        vocab, _ = scan_corpus([tokens[i] for i in docs], Tokenizer(), min_count=self.min_count,
-                               max_vocab_size=self.max_vocab_size, specials=(PAD,), keep_corpus=False)
-        corpus = self._encode(tokens, vocab.key_to_index)
+        counted = np.zeros(len(X), dtype=bool)
+        counted[docs] = True
+        vocab, corpus = scan_corpus(tokens, Tokenizer(), min_count=self.min_count, count_docs=counted,
+                                    max_vocab_size=self.max_vocab_size, specials=(PAD,))
         with torch_context(self.n_jobs, self.device, self.random_state) as (device, seed), \
                 torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []):
             net, config = self._build(vocab.index_to_key, len(classes), wv, seed, device)
@@ -411,9 +440,9 @@ class AttentionPoolingClassifier(ClassifierMixin, BaseTextEstimator):
             self._validate_params()
             if classes is None:
                 raise ValueError("classes must be given on the first call to partial_fit")
-        X = list(check_documents(X))
+        X = self._documents(X)
         tokens = self._token_lists(X)
-        y = self._check_targets(y, len(tokens))
+        y = self._check_targets(y, len(X))
         if first:
             classes = np.unique(np.asarray(classes, dtype=object) if not isinstance(classes, np.ndarray)
                                 else classes)
@@ -430,20 +459,21 @@ class AttentionPoolingClassifier(ClassifierMixin, BaseTextEstimator):
                 torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []):
             if first:
                 wv = self._resolve_embeddings(X)
-                vocab, _ = scan_corpus(tokens, Tokenizer(), min_count=self.min_count,
-                                       max_vocab_size=self.max_vocab_size, specials=(PAD,), keep_corpus=False)
+                vocab, corpus = scan_corpus(tokens, Tokenizer(), min_count=self.min_count,
+                                            max_vocab_size=self.max_vocab_size, specials=(PAD,))
                 net, config = self._build(vocab.index_to_key, len(classes), wv, seed, device)
                 self._set_fitted(module_=net, net_config_=config, vocabulary_=dict(vocab.key_to_index),
                                  history_=[], best_epoch_=0, embeddings_=wv, classes_=classes,
                                  n_features_out_=net.output.in_features)
                 self._optimizer_state = self._optimizers(net)
+            else:
+                corpus = self._encode(tokens, Tokenizer())
             net = self.module_.to(device)
             opts = getattr(self, "_optimizer_state", None) or self._optimizers(net)
-            corpus = self._encode(tokens)
             rng = np.random.default_rng(seed + len(self.history_))
             t0 = time.perf_counter()
-            with progress_bar(self.verbose, len(tokens), "attention classifier", unit="doc") as bar:
-                loss = self._epoch(net, opts, corpus, y_enc, sw, np.arange(len(tokens)), rng, device, bar)
+            with progress_bar(self.verbose, len(X), "attention classifier", unit="doc") as bar:
+                loss = self._epoch(net, opts, corpus, y_enc, sw, np.arange(len(X)), rng, device, bar)
             net.eval()
         self.history_ = self.history_ + [{"epoch": len(self.history_) + 1, "train_loss": loss, "val_score": None,
                                           "val_loss": None, "seconds": time.perf_counter() - t0}]
@@ -461,7 +491,7 @@ class AttentionPoolingClassifier(ClassifierMixin, BaseTextEstimator):
 
     def _logits(self, X, features=False):
         self._check_fitted()
-        corpus = self._encode(self._token_lists(X, allow_empty=True))
+        corpus = self._encode(check_documents(X))
         device = self._inference_device()
         self.module_.to(device)
         with torch_context(self.n_jobs, device, 0):
@@ -502,7 +532,7 @@ class AttentionPoolingClassifier(ClassifierMixin, BaseTextEstimator):
         """
         self._check_fitted()
         tokens = self._token_lists(X, allow_empty=True)
-        full = self._encode(tokens, unknown_id=-1)
+        full = self._encode(tokens, Tokenizer(), unknown_id=-1)
         known = full.ids >= 0
         corpus = full.select(known)
         device = self._inference_device()
@@ -510,9 +540,8 @@ class AttentionPoolingClassifier(ClassifierMixin, BaseTextEstimator):
         heads = self.net_config_["n_heads"]
         out = [None] * len(tokens)
         with torch.no_grad():
-            for batch in corpus.length_batches(_PREDICT_BATCH, None):
-                ids = torch.as_tensor(corpus.padded(batch), device=device)
-                attn = net.features(ids)[1].float().cpu().numpy()            # (B, heads, T)
+            for batch, ids, rows, inverse in self._batches(net, corpus, _PREDICT_BATCH, None, None, device):
+                attn = net.features(ids, (rows, inverse, net.embedding(rows)))[1].float().cpu().numpy()  # (B, heads, T)
                 for row, doc in enumerate(batch):
                     weights = np.zeros((len(tokens[doc]), heads), dtype=np.float32)
                     mask = known[full.offsets[doc]:full.offsets[doc + 1]]
