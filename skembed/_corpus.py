@@ -181,6 +181,8 @@ def scan_corpus(X, tokenizer: Tokenizer, *, min_count=1, max_vocab_size=None, sp
     vocab : Vocabulary
     corpus : Corpus or None
     """
+    if count_docs is not None and hasattr(X, "__len__") and len(count_docs) != len(X):
+        raise ValueError(f"count_docs has {len(count_docs)} flags for {len(X)} documents")
     table = defaultdict()
     table.default_factory = table.__len__  # new key -> next provisional id
     lookup = table.__getitem__
@@ -194,6 +196,8 @@ def scan_corpus(X, tokenizer: Tokenizer, *, min_count=1, max_vocab_size=None, sp
         doc = np.repeat(np.arange(len(chunk), dtype=np.int64), lengths)
         if count_docs is not None:
             flags = np.asarray(count_docs[n_docs:n_docs + len(chunk)], dtype=bool)
+            if len(flags) < len(chunk):
+                raise ValueError(f"count_docs has {len(count_docs)} flags for more documents")
             counted, doc = ids[flags[doc]], doc[flags[doc]]
             n_counted += int(flags.sum())
         else:

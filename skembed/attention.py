@@ -88,7 +88,7 @@ class AttentionPoolingClassifier(ClassifierMixin, BaseTextEstimator):
     dropout : float, default=0.2
     max_length : int, default=256
         Tokens kept per document (the rest is ignored).
-    ngram_range : tuple (1, n), default=(1, 2)
+    ngram_range : tuple (1, n), default=(1, 1)
         Also embed word n-grams up to ``n`` as tokens (for raw and pre-tokenized
         documents alike).
     min_count : int, default=2
@@ -165,7 +165,7 @@ class AttentionPoolingClassifier(ClassifierMixin, BaseTextEstimator):
 
     def __init__(self, embeddings=None, embedding_dim=50, freeze_embeddings=False, encoder=None,
                  attention="additive", n_heads=1, attention_penalty=0.0, hidden_dim=32, dropout=0.2,
-                 max_length=256, ngram_range=(1, 2), min_count=2, max_vocab_size=None, epochs=10,
+                 max_length=256, ngram_range=(1, 1), min_count=2, max_vocab_size=None, epochs=10,
                  batch_size=128, learning_rate=1e-2, weight_decay=0.0, early_stopping=True,
                  validation_fraction=0.1, patience=1, class_weight=None, lowercase=True,
                  token_pattern=r"(?u)\b\w+\b|[^\w\s]", tokenizer=None, n_jobs=None, device="cpu",

@@ -66,6 +66,48 @@ def test_attention_penalty_is_zero_for_orthogonal_one_hot_heads():
     assert float(attention_penalty(same)) == pytest.approx(2.0)
 
 
+@pytest.mark.parametrize("kind", ["additive", "scaled_dot"])
+@pytest.mark.parametrize("heads", [1, 2])
+def test_scoring_distinct_words_equals_scoring_every_token(kind, heads):
+    """pool_words scores each distinct vector once; output and gradients match the per-token path."""
+    torch.manual_seed(0)
+    pool = AttentionPooling(6, 5, heads, kind)
+    ids = torch.tensor([[3, 1, 3, 2], [2, 2, 0, 0], [0, 0, 0, 0]])
+    rows, inverse = torch.unique(ids, return_inverse=True)
+    vectors = torch.randn(len(rows), 6)
+    vectors[rows == 0] = 0.0
+    mask = ids != 0
+    v1 = vectors.clone().requires_grad_()
+    v2 = vectors.clone().requires_grad_()
+    p1, a1 = pool.pool_words(v1, inverse, mask)
+    p2, a2 = pool(v2[inverse], mask)
+    torch.testing.assert_close(p1, p2)
+    torch.testing.assert_close(a1, a2)
+    weights = torch.randn_like(p1)
+    (p1 * weights).sum().backward()
+    (p2 * weights).sum().backward()
+    torch.testing.assert_close(v1.grad, v2.grad)
+
+
+def test_row_adam_matches_sparse_adam():
+    """RowAdam on the touched rows does SparseAdam's arithmetic, and never moves the padding row."""
+    from skembed._optim import RowAdam
+    torch.manual_seed(0)
+    ref = torch.nn.Parameter(torch.randn(8, 3))
+    ours = torch.nn.Parameter(ref.detach().clone())
+    sparse = torch.optim.SparseAdam([ref], lr=0.05)
+    rows_opt = RowAdam(ours, lr=0.05, skip_row=0)
+    for step_rows in ([1, 2, 5], [2, 7], [0, 1, 5, 6], [3]):
+        rows = torch.tensor(step_rows)
+        grad = torch.randn(len(rows), 3)
+        grad[rows == 0] = 0.0  # what an nn.Embedding with padding_idx=0 would give
+        ref.grad = torch.sparse_coo_tensor(rows[None], grad, ref.shape, check_invariants=True)
+        sparse.step()
+        rows_opt.step(rows, grad)
+        torch.testing.assert_close(ours.detach(), ref.detach())
+    torch.testing.assert_close(rows_opt.exp_avg_sq, sparse.state[ref]["exp_avg_sq"])
+
+
 # ---------------------------------------------------------------- classifier behaviour
 
 def test_learns_and_predicts_string_labels(fitted, texts):
@@ -133,7 +175,7 @@ def test_early_stopping_restores_the_best_epoch(texts):
     y = y.copy()
     flip = np.random.default_rng(0).random(len(y)) < 0.2
     y[flip] = np.where(y[flip] == "spam", "ham", "spam")
-    clf = AttentionPoolingClassifier(epochs=8, patience=8, batch_size=16, learning_rate=0.05,
+    clf = AttentionPoolingClassifier(epochs=8, patience=8, batch_size=16, learning_rate=0.05, ngram_range=(1, 2),
                                      validation_fraction=0.25, random_state=0).fit(X, y)
     losses = [h["val_loss"] for h in clf.history_]
     assert len(losses) == 8 and clf.best_epoch_ == int(np.argmin(losses)) + 1 < 8

@@ -186,3 +186,37 @@ def test_corpus_select_and_concatenate():
     both = Corpus.concatenate([c, s])
     assert both.offsets.tolist() == [0, 2, 2, 4, 5, 5, 7]
     assert c.doc_index().tolist() == [0, 0, 2, 2]
+
+
+def test_distinct_ids_match_numpy_unique():
+    from skembed._corpus import DistinctIds
+    rng = np.random.default_rng(0)
+    distinct = DistinctIds(50)
+    for _ in range(3):  # the scratch tables are reset between batches
+        ids = rng.integers(0, 50, size=(7, 9))
+        rows, inverse = distinct(ids)
+        ref_rows, ref_inverse = np.unique(ids, return_inverse=True)
+        assert rows.tolist() == ref_rows.tolist()
+        assert (inverse == ref_inverse.reshape(ids.shape)).all()
+
+
+def test_inference_batches_are_bounded_in_padded_tokens():
+    lengths = np.array([1, 30, 2, 2, 3, 1, 50, 4])
+    c = Corpus(np.zeros(lengths.sum(), np.int32), np.concatenate([[0], np.cumsum(lengths)]))
+    batches = c.length_batches(4, max_tokens=8)
+    assert sorted(np.concatenate(batches).tolist()) == list(range(8))
+    for b in batches:  # within the budget, or a single document too long for it
+        assert len(b) * lengths[b].max() <= 8 or len(b) == 1
+        assert len(b) <= 4
+    assert max(map(len, batches)) == 4  # short documents still share batches
+
+
+def test_scan_corpus_counts_only_flagged_documents_but_encodes_all():
+    docs = ["a b b", "c c c a", "b d"]
+    vocab, corpus = scan_corpus(docs, Tokenizer(), count_docs=np.array([True, False, True]))
+    assert vocab.index_to_key == ["b", "a", "d"] and vocab.counts.tolist() == [3, 1, 1]
+    assert vocab.n_docs == 2 and vocab.doc_freq.tolist() == [2, 1, 1]
+    # "c" was only seen in the unflagged document: unknown, dropped from its encoding
+    assert corpus.n_docs == 3 and corpus.docs(1, 2).ids.tolist() == [1]
+    with pytest.raises(ValueError, match="count_docs has 2 flags for 3 documents"):
+        scan_corpus(docs, Tokenizer(), count_docs=np.array([True, True]))
