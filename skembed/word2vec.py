@@ -15,6 +15,8 @@ from .vectors import WordVectors
 __all__ = ["Word2VecVectorizer"]
 
 _DEFAULT_BATCH = {"skipgram": 2048, "cbow": 4096}
+# (centres per shared negative draw, draws per group): see skembed._word2vec_kernel
+_NEGATIVE_SHARING = {"skipgram": (8, 2), "cbow": (4, 1)}
 
 
 class Word2VecVectorizer(BaseEmbeddingVectorizer):
@@ -134,7 +136,9 @@ class Word2VecVectorizer(BaseEmbeddingVectorizer):
             vector_size=self.vector_size, window=self.window, algorithm=self.algorithm,
             negative=self.negative, alpha=self.alpha, min_alpha=self.min_alpha,
             shrink_windows=self.shrink_windows,
-            batch_size=self.batch_size or _DEFAULT_BATCH[self.algorithm])
+            batch_size=self.batch_size or _DEFAULT_BATCH[self.algorithm],
+            negative_group=_NEGATIVE_SHARING[self.algorithm][0],
+            negative_draws=_NEGATIVE_SHARING[self.algorithm][1])
 
     def _train(self, vocab, corpus, epochs, w_in=None, w_out=None):
         with torch_context(self.n_jobs, self.device, self.random_state) as (device, seed):

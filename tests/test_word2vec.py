@@ -12,9 +12,10 @@ from skembed import Word2VecVectorizer
 from skembed._word2vec_kernel import Word2VecConfig, Word2VecKernel, overlap_add, window_sum
 
 
-def make_kernel(algorithm, n_words=7, d=4, window=2, group=1):
+def make_kernel(algorithm, n_words=7, d=4, window=2, group=1, draws=1):
     cfg = Word2VecConfig(vector_size=d, window=window, algorithm=algorithm, negative=2,
-                         shrink_windows=False, batch_size=64, row_update_cap=0, negative_group=group)
+                         shrink_windows=False, batch_size=64, row_update_cap=0, negative_group=group,
+                         negative_draws=draws)
     gen = torch.Generator().manual_seed(0)
     rng = np.random.default_rng(0)
     w_in = rng.normal(scale=0.3, size=(n_words, d)).astype(np.float32)
@@ -24,8 +25,9 @@ def make_kernel(algorithm, n_words=7, d=4, window=2, group=1):
     return k, w_in, w_out
 
 
-def explicit_loss(algorithm, w_in, w_out, ids, doc, window, negs):
-    """The batch loss written pair by pair, with no batching tricks."""
+def explicit_loss(algorithm, w_in, w_out, ids, doc, window, negs, neg_weight=1.0):
+    """The batch loss written pair by pair, with no batching tricks; each negative
+    term is weighted ``neg_weight``."""
     loss = 0
     n = len(ids)
     for t in range(n):
@@ -37,7 +39,7 @@ def explicit_loss(algorithm, w_in, w_out, ids, doc, window, negs):
             for c in ctx:
                 loss = loss - torch.nn.functional.logsigmoid(h @ w_out[ids[c]])
             for k in negs[t]:  # the centre's negatives stand for every one of its pairs
-                loss = loss - len(ctx) * torch.nn.functional.logsigmoid(-(h @ w_out[k]))
+                loss = loss - neg_weight * len(ctx) * torch.nn.functional.logsigmoid(-(h @ w_out[k]))
         else:
             total = torch.stack([w_in[ids[c]] for c in ctx]).sum(0)
             # forward: the mean; backward: word2vec gives every context word the full
@@ -45,18 +47,19 @@ def explicit_loss(algorithm, w_in, w_out, ids, doc, window, negs):
             h = total.detach() / len(ctx) + (total - total.detach())
             loss = loss - torch.nn.functional.logsigmoid(h @ w_out[ids[t]])
             for k in negs[t]:
-                loss = loss - torch.nn.functional.logsigmoid(-(h @ w_out[k]))
+                loss = loss - neg_weight * torch.nn.functional.logsigmoid(-(h @ w_out[k]))
     return loss
 
 
-@pytest.mark.parametrize("group", [1, 3])
+@pytest.mark.parametrize("group, n_draws", [(1, 1), (3, 1), (3, 2)])
 @pytest.mark.parametrize("algorithm", ["skipgram", "cbow"])
-def test_one_step_equals_gradient_descent_on_the_explicit_loss(algorithm, group, monkeypatch):
-    """Centres in one group of ``group`` share one draw of negatives."""
+def test_one_step_equals_gradient_descent_on_the_explicit_loss(algorithm, group, n_draws, monkeypatch):
+    """Centres in one group of ``group`` share one draw of ``n_draws * negative`` words,
+    each weighted ``1 / n_draws``."""
     ids = np.array([0, 1, 2, 3, 1, 4, 5, 6, 2], dtype=np.int64)
     doc = np.array([0, 0, 0, 0, 0, 1, 1, 1, 1])
-    k, w_in, w_out = make_kernel(algorithm, group=group)
-    draws = torch.tensor(np.random.default_rng(1).integers(0, 7, size=(len(ids), 2)))
+    k, w_in, w_out = make_kernel(algorithm, group=group, draws=n_draws)
+    draws = torch.tensor(np.random.default_rng(1).integers(0, 7, size=(len(ids), 2 * n_draws)))
     monkeypatch.setattr(k, "_negatives", lambda m: draws[:m].reshape(-1))
     negs = draws[torch.arange(len(ids)) // group]
     k._offsets_abs = (torch.arange(5) - 2).abs()
@@ -67,7 +70,7 @@ def test_one_step_equals_gradient_descent_on_the_explicit_loss(algorithm, group,
 
     a = torch.tensor(w_in, dtype=torch.float64, requires_grad=True)
     b = torch.tensor(w_out, dtype=torch.float64, requires_grad=True)
-    ref = explicit_loss(algorithm, a, b, ids, doc, 2, negs.tolist())
+    ref = explicit_loss(algorithm, a, b, ids, doc, 2, negs.tolist(), 1.0 / n_draws)
     ref.backward()
     assert float(loss) == pytest.approx(float(ref.detach()), rel=1e-5)
     np.testing.assert_allclose(k.w_in.numpy(), w_in - lr * a.grad.numpy(), atol=1e-6)
