@@ -218,8 +218,8 @@ class Word2VecKernel:
         g = self.cfg.negative_group
         m = -(-n // g)
         pad = m * g - n
-        hg = F.pad(h, (0, 0, 0, pad)).view(m, g, d)
-        wg = F.pad(weight, (0, 0, 0, pad)).view(m, g, 1) / self.cfg.negative_draws
+        hg = (F.pad(h, (0, 0, 0, pad)) if pad else h).view(m, g, d)       # (F.pad always copies)
+        wg = (F.pad(weight, (0, 0, 0, pad)) if pad else weight).view(m, g, 1) / self.cfg.negative_draws
         negs = self._negatives(m)
         u = self.w_out.index_select(0, negs).view(m, -1, d)                # (m, k, d)
         s_neg = torch.bmm(hg, u.transpose(1, 2))                            # (m, g, k)
@@ -266,7 +266,7 @@ class Word2VecKernel:
         negs, neg_h, neg_u, neg_loss = self._negative_step(h, valid, lr)
         loss = neg_loss - (F.logsigmoid(s_pos) * valid).sum()
         g_pos = torch.sigmoid(-s_pos) * valid * lr                        # (n, 1)
-        g_h = g_pos * u_c + neg_h                                         # (n, d)
+        g_h = torch.addcmul(neg_h, g_pos, u_c)                            # (n, d)
         self._scatter_add(self.w_out, centres, g_pos * h)
         self._scatter_add(self.w_out, negs, neg_u)
         # word2vec adds the hidden error to every context word unscaled (cbow_mean=1)

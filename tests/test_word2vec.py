@@ -51,7 +51,7 @@ def explicit_loss(algorithm, w_in, w_out, ids, doc, window, negs, neg_weight=1.0
     return loss
 
 
-@pytest.mark.parametrize("group, n_draws", [(1, 1), (3, 1), (3, 2)])
+@pytest.mark.parametrize("group, n_draws", [(1, 1), (3, 1), (3, 2), (4, 2)])
 @pytest.mark.parametrize("algorithm", ["skipgram", "cbow"])
 def test_one_step_equals_gradient_descent_on_the_explicit_loss(algorithm, group, n_draws, monkeypatch):
     """Centres in one group of ``group`` share one draw of ``n_draws * negative`` words,
