@@ -120,7 +120,12 @@ class GloVeKernel:
                 cost += self.step(i_all[b], j_all[b], log_x[b], f_x[b])
                 if on_batch is not None:
                     on_batch(b.shape[0])
-            history.append((float(cost), time.perf_counter() - t0))
+            cost = float(cost)
+            if not np.isfinite(cost) or not all(bool(torch.isfinite(p).all()) for p in self.params.values()):
+                raise FloatingPointError(
+                    "GloVe training diverged (non-finite cost or vectors); use a smaller learning_rate "
+                    f"(now {self.cfg.learning_rate}) or batch_size (now {bs})")
+            history.append((cost, time.perf_counter() - t0))
         return history
 
     def vectors(self, output="sum"):

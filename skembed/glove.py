@@ -42,7 +42,9 @@ class GloVeVectorizer(BaseEmbeddingVectorizer):
     alpha : float, default=0.75
         Exponent of the weighting function.
     learning_rate : float, default=0.05
-        AdaGrad's initial learning rate.
+        AdaGrad's initial learning rate. A batch sums the gradients of a frequent
+        row before its step, so rates well above the default can diverge (on
+        enwiki_small 0.1 does); that raises ``FloatingPointError``.
     epochs : int, default=25
     batch_size : int, default=32768
         Co-occurrence entries per AdaGrad step.

@@ -157,3 +157,13 @@ def test_glove_bad_input(toy_corpus):
         GloVeVectorizer(output="both").fit(toy_corpus)
     with pytest.raises(ValueError, match="co-occur"):
         GloVeVectorizer(min_count=1).fit(["single", "words", "only"])
+
+
+def test_divergence_is_a_clear_error_not_nan_vectors():
+    rng = np.random.default_rng(0)
+    words = [f"w{i}" for i in range(30)]
+    docs = [" ".join(rng.choice(words, 40)) for _ in range(200)]
+    vec = GloVeVectorizer(vector_size=8, min_count=1, epochs=8, learning_rate=100.0, random_state=0)
+    with pytest.raises(FloatingPointError, match="smaller learning_rate"):
+        vec.fit(docs)
+    assert not hasattr(vec, "wv_")
