@@ -19,7 +19,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, column_or_1d
 
 from ._base import _TEXT_CONSTRAINTS, BaseTextEstimator, progress_bar, resolve_device, torch_context
-from ._corpus import Corpus, DistinctIds, encode_corpus, scan_corpus
+from ._corpus import DistinctIds, encode_corpus, scan_corpus
 from ._nn import AttentionPoolingNet, attention_penalty
 from ._optim import RowAdam
 from ._text import Tokenizer, check_documents, iter_token_lists

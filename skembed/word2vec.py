@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numbers
 
-import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BaseEmbeddingVectorizer, make_generator, progress_bar, torch_context

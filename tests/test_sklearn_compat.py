@@ -10,7 +10,7 @@ from sklearn.exceptions import NotFittedError
 
 from skembed import AttentionPoolingClassifier, Word2VecVectorizer
 
-from _estimators import LABELS, TEXTS, factories, fit, output
+from _estimators import TEXTS, factories, fit, output
 
 NAMES = list(factories())
 # scikit-learn's own checks that need no numeric data (check_estimator skips raw-text estimators)
