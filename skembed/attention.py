@@ -278,7 +278,11 @@ class AttentionPoolingClassifier(ClassifierMixin, BaseTextEstimator):
         table = net.embedding.weight
         rows = RowAdam(table, lr=self.learning_rate, skip_row=net.padding_idx) \
             if table.requires_grad else None
-        return rows, torch.optim.AdamW(dense, lr=self.learning_rate, weight_decay=self.weight_decay, fused=True)
+        try:  # one fused kernel per step; CPU support came with torch 2.4
+            dense_opt = torch.optim.AdamW(dense, lr=self.learning_rate, weight_decay=self.weight_decay, fused=True)
+        except (RuntimeError, TypeError, ValueError):
+            dense_opt = torch.optim.AdamW(dense, lr=self.learning_rate, weight_decay=self.weight_decay)
+        return rows, dense_opt
 
     def _epoch(self, net, opts, corpus, y, sw, docs, rng, device, bar):
         net.train()
