@@ -21,7 +21,7 @@ from sklearn.utils.validation import _check_sample_weight, column_or_1d
 from ._base import _TEXT_CONSTRAINTS, BaseTextEstimator, progress_bar, resolve_device, torch_context
 from ._corpus import DistinctIds, encode_corpus, scan_corpus
 from ._nn import AttentionPoolingNet, attention_penalty
-from ._optim import RowAdam
+from ._optim import AdamW, RowAdam
 from ._text import Tokenizer, check_documents, iter_token_lists
 from .vectors import WordVectors
 
@@ -278,11 +278,7 @@ class AttentionPoolingClassifier(ClassifierMixin, BaseTextEstimator):
         table = net.embedding.weight
         rows = RowAdam(table, lr=self.learning_rate, skip_row=net.padding_idx) \
             if table.requires_grad else None
-        try:  # one fused kernel per step; CPU support came with torch 2.4
-            dense_opt = torch.optim.AdamW(dense, lr=self.learning_rate, weight_decay=self.weight_decay, fused=True)
-        except (RuntimeError, TypeError, ValueError):
-            dense_opt = torch.optim.AdamW(dense, lr=self.learning_rate, weight_decay=self.weight_decay)
-        return rows, dense_opt
+        return rows, AdamW(dense, lr=self.learning_rate, weight_decay=self.weight_decay)
 
     def _epoch(self, net, opts, corpus, y, sw, docs, rng, device, bar):
         net.train()
@@ -300,7 +296,7 @@ class AttentionPoolingClassifier(ClassifierMixin, BaseTextEstimator):
             loss = (F.cross_entropy(logits, y_t[idx], reduction="none") * w).sum() / len(batch)
             if self.attention_penalty > 0:
                 loss = loss + self.attention_penalty * attention_penalty(attn)
-            dense_opt.zero_grad(set_to_none=True)
+            dense_opt.zero_grad()
             loss.backward()
             dense_opt.step()
             if row_opt is not None:

@@ -108,6 +108,28 @@ def test_row_adam_matches_sparse_adam():
     torch.testing.assert_close(rows_opt.exp_avg_sq, sparse.state[ref]["exp_avg_sq"])
 
 
+@pytest.mark.parametrize("weight_decay", [0.0, 0.1])
+def test_adamw_matches_torch(weight_decay):
+    from skembed._optim import AdamW
+    torch.manual_seed(0)
+    ref = [torch.nn.Parameter(torch.randn(4, 3)), torch.nn.Parameter(torch.randn(3))]
+    ours = [torch.nn.Parameter(p.detach().clone()) for p in ref]
+    torch_opt = torch.optim.AdamW(ref, lr=0.05, weight_decay=weight_decay)
+    our_opt = AdamW(ours, lr=0.05, weight_decay=weight_decay)
+    for step in range(4):
+        grads = [torch.randn_like(p) for p in ref]
+        for p, q, g in zip(ref, ours, grads):
+            p.grad, q.grad = g.clone(), g.clone()
+        if step == 2:  # a parameter without a gradient is left alone, as in torch
+            ref[1].grad = ours[1].grad = None
+        torch_opt.step()
+        our_opt.step()
+        for p, q in zip(ref, ours):
+            torch.testing.assert_close(q.detach(), p.detach())
+    our_opt.zero_grad()
+    assert all(q.grad is None for q in ours)
+
+
 # ---------------------------------------------------------------- classifier behaviour
 
 def test_learns_and_predicts_string_labels(fitted, texts):
