@@ -110,7 +110,7 @@ def test_random_unicode_text_at_fit_is_a_fit_or_a_clear_error(name, X):
 
 STEP = {"word2vec": ("skembed._word2vec_kernel", "Word2VecKernel", "_sg_step"),
         "glove": ("skembed._glove_kernel", "GloVeKernel", "step"),
-        "attention": ("torch.optim", "AdamW", "step")}
+        "attention": ("skembed._optim", "AdamW", "step")}
 
 
 @pytest.mark.parametrize("name", NAMES)
