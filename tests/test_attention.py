@@ -304,3 +304,16 @@ def test_bad_input(texts):
         AttentionPoolingClassifier().fit("just one text", ["a"])
     with pytest.raises(ValueError, match="encoder"):
         AttentionPoolingClassifier(encoder="lstm").fit(X, y)
+
+
+def test_pretokenized_documents_get_the_same_ngrams_and_truncation_as_raw_text(texts):
+    X, y = texts
+    tokens = [t.lower().split() for t in X]  # these texts hold words only, so split() matches the regex
+    kw = dict(ngram_range=(1, 2), epochs=2, random_state=0)
+    raw = AttentionPoolingClassifier(**kw).fit(X, y)
+    pre = AttentionPoolingClassifier(**kw).fit(tokens, y)
+    assert pre.vocabulary_ == raw.vocabulary_ and any(" " in w for w in pre.vocabulary_)
+    np.testing.assert_array_equal(pre.predict_proba(tokens), raw.predict_proba(X))
+    assert pre.attention_weights([["win", "cash", "now"]])[0][0] == ["win", "cash", "now", "win cash", "cash now"]
+    short = AttentionPoolingClassifier(max_length=3, **kw).fit(tokens, y)
+    assert short.attention_weights([["win", "cash", "now", "call", "me"]])[0][0] == ["win", "cash", "now"]
