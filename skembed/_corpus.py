@@ -146,6 +146,12 @@ def iter_chunks(iterable, size=CHUNK_DOCS):
         yield chunk
 
 
+def _token_lists(X, tokenizer, allow_empty=False):
+    """``X``'s token lists; ``tokenizer=None``: ``X`` holds token lists this package
+    made and checked already, used as they are."""
+    return iter(X) if tokenizer is None else iter_token_lists(X, tokenizer, allow_empty=allow_empty)
+
+
 def _flatten(token_lists):
     lengths = np.fromiter(map(len, token_lists), dtype=np.int64, count=len(token_lists))
     return lengths, int(lengths.sum())
@@ -157,7 +163,7 @@ def _distinct(values):
     return values[np.concatenate([[True], values[1:] != values[:-1]])] if len(values) else values
 
 
-def scan_corpus(X, tokenizer: Tokenizer, *, min_count=1, max_vocab_size=None, specials=(),
+def scan_corpus(X, tokenizer: Tokenizer | None, *, min_count=1, max_vocab_size=None, specials=(),
                 keep_corpus=True, count_docs=None):
     """Read ``X`` once: count words, build the vocabulary, encode the documents.
 
@@ -168,6 +174,8 @@ def scan_corpus(X, tokenizer: Tokenizer, *, min_count=1, max_vocab_size=None, sp
     ----------
     X : iterable of str or of lists of str
         May be a generator; it is consumed once.
+    tokenizer : Tokenizer or None
+        None when ``X`` holds token lists already made by a ``Tokenizer``.
     keep_corpus : bool
         Also return the encoded corpus (needed by trainers). Words pruned from
         the vocabulary are dropped from it.
@@ -189,7 +197,7 @@ def scan_corpus(X, tokenizer: Tokenizer, *, min_count=1, max_vocab_size=None, sp
     id_chunks, len_chunks, df_chunks = [], [], []
     counts = np.zeros(0, dtype=np.int64)
     n_docs = n_counted = 0
-    for chunk in iter_chunks(iter_token_lists(X, tokenizer)):
+    for chunk in iter_chunks(_token_lists(X, tokenizer)):
         lengths, n = _flatten(chunk)
         ids = np.fromiter(map(lookup, chain.from_iterable(chunk)), dtype=np.int32, count=n)
         counted = ids
@@ -233,16 +241,16 @@ def scan_corpus(X, tokenizer: Tokenizer, *, min_count=1, max_vocab_size=None, sp
     return vocab, corpus.select(corpus.ids >= 0)
 
 
-def encode_corpus(X, tokenizer: Tokenizer, key_to_index: dict, *, unknown_id=None, max_length=None,
+def encode_corpus(X, tokenizer: Tokenizer | None, key_to_index: dict, *, unknown_id=None, max_length=None,
                   allow_empty=True) -> Corpus:
-    """Encode documents with a fixed vocabulary.
+    """Encode documents with a fixed vocabulary (``tokenizer``: as in ``scan_corpus``).
 
     Unknown words are dropped (``unknown_id=None``) or mapped to ``unknown_id``.
     ``max_length`` keeps only the first tokens of each document.
     """
     get = key_to_index.get
     parts = []
-    for chunk in iter_chunks(iter_token_lists(X, tokenizer, allow_empty=allow_empty)):
+    for chunk in iter_chunks(_token_lists(X, tokenizer, allow_empty=allow_empty)):
         if max_length is not None:
             chunk = [doc[:max_length] for doc in chunk]
         lengths, n = _flatten(chunk)

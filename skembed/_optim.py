@@ -40,22 +40,33 @@ class AdamW:
 
     @torch.no_grad()
     def step(self):
-        beta1, beta2 = self.betas
+        """One update of every parameter that has a gradient, in a few ``torch._foreach``
+        calls (one per operation for all parameters, not one per parameter)."""
+        groups = {}  # parameters with equal step counts share their bias corrections
         for i, p in enumerate(self.params):
             if p.grad is None:
                 continue
-            self.steps[i] += 1
-            bias1 = 1 - beta1 ** self.steps[i]
-            root_bias2 = math.sqrt(1 - beta2 ** self.steps[i])
             if self.exp_avg[i].device != p.device:  # the module moved since the last step
                 self.exp_avg[i] = self.exp_avg[i].to(p.device)
                 self.exp_avg_sq[i] = self.exp_avg_sq[i].to(p.device)
-            grad, m, v = p.grad, self.exp_avg[i], self.exp_avg_sq[i]
+            self.steps[i] += 1
+            groups.setdefault(self.steps[i], []).append(i)
+        beta1, beta2 = self.betas
+        for step, index in groups.items():
+            params = [self.params[i] for i in index]
+            grads = [p.grad for p in params]
+            m = [self.exp_avg[i] for i in index]
+            v = [self.exp_avg_sq[i] for i in index]
             if self.weight_decay:
-                p.mul_(1 - self.lr * self.weight_decay)
-            m.mul_(beta1).add_(grad, alpha=1 - beta1)
-            v.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-            p.addcdiv_(m, v.sqrt().div_(root_bias2).add_(self.eps), value=-self.lr / bias1)
+                torch._foreach_mul_(params, 1 - self.lr * self.weight_decay)
+            torch._foreach_mul_(m, beta1)
+            torch._foreach_add_(m, grads, alpha=1 - beta1)
+            torch._foreach_mul_(v, beta2)
+            torch._foreach_addcmul_(v, grads, grads, value=1 - beta2)
+            denom = torch._foreach_sqrt(v)
+            torch._foreach_div_(denom, math.sqrt(1 - beta2 ** step))
+            torch._foreach_add_(denom, self.eps)
+            torch._foreach_addcdiv_(params, m, denom, value=-self.lr / (1 - beta1 ** step))
 
 
 class RowAdam:
@@ -83,8 +94,9 @@ class RowAdam:
     def step(self, rows, grad):
         """Apply one update to ``param[rows]``; ``rows`` must be distinct."""
         if self.skip_row is not None:
-            keep = rows != self.skip_row
-            rows, grad = rows[keep], grad[keep]
+            # a zero gradient keeps the row's moments at zero, so its update is exactly 0;
+            # cheaper than filtering the rows out (a data-dependent shape)
+            grad = grad.masked_fill((rows == self.skip_row).unsqueeze(1), 0.0)
         if self.exp_avg.device != self.param.device:  # the module moved since the last step
             self.exp_avg = self.exp_avg.to(self.param.device)
             self.exp_avg_sq = self.exp_avg_sq.to(self.param.device)

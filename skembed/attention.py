@@ -18,6 +18,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, column_or_1d
 
+from ._attention_kernel import bag_attention_step, bag_batch, supports_bag_step
 from ._base import _TEXT_CONSTRAINTS, BaseTextEstimator, progress_bar, resolve_device, torch_context
 from ._corpus import DistinctIds, encode_corpus, scan_corpus
 from ._nn import AttentionPoolingNet, attention_penalty
@@ -43,6 +44,9 @@ class _ClassifierTokenizer(Tokenizer):
         return self.from_tokens(self.base(doc))
 
     def from_tokens(self, tokens):
+        if self.n == 1:
+            out = tokens[:self.max_length]  # a new list: the caller's is never aliased
+            return out if type(out) is list else list(out)
         out = list(tokens)
         for k in range(2, self.n + 1):
             out += map(" ".join, zip(*(tokens[i:] for i in range(k))))
@@ -168,7 +172,7 @@ class AttentionPoolingClassifier(ClassifierMixin, BaseTextEstimator):
                  max_length=256, ngram_range=(1, 1), min_count=2, max_vocab_size=None, epochs=10,
                  batch_size=128, learning_rate=1e-2, weight_decay=0.0, early_stopping=True,
                  validation_fraction=0.1, patience=1, class_weight=None, lowercase=True,
-                 token_pattern=r"(?u)\b\w+\b|[^\w\s]", tokenizer=None, n_jobs=None, device="cpu",
+                 token_pattern=r"(?u)\w+|[^\w\s]", tokenizer=None, n_jobs=None, device="cpu",
                  random_state=None, verbose=0):
         self.embeddings = embeddings
         self.embedding_dim = embedding_dim
@@ -235,10 +239,12 @@ class AttentionPoolingClassifier(ClassifierMixin, BaseTextEstimator):
                     attention=self.attention, n_heads=self.n_heads, hidden_dim=self.hidden_dim,
                     dropout=float(self.dropout), max_length=self.max_length)
 
-    def _encode(self, X, tokenizer=None, unknown_id=None):
-        """Ids of known tokens (unknown ones are dropped: their vectors were never trained)."""
-        return encode_corpus(X, tokenizer or self._make_tokenizer(), self.vocabulary_, unknown_id=unknown_id,
-                             allow_empty=True)
+    def _encode(self, X, tokenized=False, unknown_id=None):
+        """Ids of known tokens (unknown ones are dropped: their vectors were never trained).
+
+        ``tokenized``: ``X`` holds token lists from ``_token_lists``."""
+        return encode_corpus(X, None if tokenized else self._make_tokenizer(), self.vocabulary_,
+                             unknown_id=unknown_id, allow_empty=True)
 
     @staticmethod
     def _documents(X):
@@ -286,30 +292,42 @@ class AttentionPoolingClassifier(ClassifierMixin, BaseTextEstimator):
         total, weight = 0.0, 0.0
         y_t = torch.as_tensor(y, device=device)
         sw_t = torch.as_tensor(sw, dtype=torch.float32, device=device)
-        for batch, ids, rows, inverse in self._batches(net, corpus, self.batch_size, rng, docs, device):
+        by_hand = supports_bag_step(net) and self.attention_penalty == 0
+        p = net.dropout.p
+        for batch, bag in self._batches(net, corpus, self.batch_size, rng, docs, device, grouped=by_hand):
             idx = torch.as_tensor(batch, device=device)
-            # the batch's embedding rows as one leaf tensor: its gradient is dense and
-            # small, and RowAdam writes the update back to the table
-            vectors = net.embedding.weight.detach().index_select(0, rows).requires_grad_(row_opt is not None)
-            logits, attn = net(ids, (rows, inverse, vectors))
-            w = sw_t[idx]
-            loss = (F.cross_entropy(logits, y_t[idx], reduction="none") * w).sum() / len(batch)
-            if self.attention_penalty > 0:
-                loss = loss + self.attention_penalty * attention_penalty(attn)
             dense_opt.zero_grad()
-            loss.backward()
+            if by_hand:  # the same loss and gradients as autograd below, in fewer operations
+                mask = None
+                if p > 0:
+                    mask = torch.empty(len(batch), net.output.in_features, device=device)
+                    mask.bernoulli_(1 - p).div_(1 - p)
+                loss, row_grad = bag_attention_step(net, bag, y_t[idx], sw_t[idx], mask,
+                                                    row_grad=row_opt is not None)
+            else:
+                # the batch's embedding rows as one leaf tensor: its gradient is dense and
+                # small, and RowAdam writes the update back to the table
+                vectors = net.embedding.weight.detach().index_select(0, bag.rows)
+                vectors.requires_grad_(row_opt is not None)
+                logits, attn = net(bag.ids, (bag.rows, bag.inverse, vectors))
+                loss = (F.cross_entropy(logits, y_t[idx], reduction="none") * sw_t[idx]).sum() / len(batch)
+                if self.attention_penalty > 0:
+                    loss = loss + self.attention_penalty * attention_penalty(attn)
+                loss.backward()
+                row_grad = vectors.grad
             dense_opt.step()
             if row_opt is not None:
-                row_opt.step(rows, vectors.grad)
+                row_opt.step(bag.rows, row_grad)
             total += float(loss.detach()) * len(batch)
             weight += len(batch)
             bar.update(len(batch))
         return total / max(weight, 1)
 
     @staticmethod
-    def _batches(net, corpus, batch_size, rng, docs, device):
-        """Length-bucketed batches: document indices, then padded ids, the batch's
-        distinct ids and each token's position among them, as tensors.
+    def _batches(net, corpus, batch_size, rng, docs, device, grouped=False):
+        """Length-bucketed batches: document indices and a ``BagBatch`` (padded ids,
+        the batch's distinct ids, each token's position among them; with
+        ``grouped``, also the tokens grouped by distinct id).
 
         Inference batches (``rng=None``) are also bounded in padded tokens.
         """
@@ -317,8 +335,7 @@ class AttentionPoolingClassifier(ClassifierMixin, BaseTextEstimator):
         max_tokens = _PREDICT_TOKENS if rng is None else None
         for batch in corpus.length_batches(batch_size, rng, docs, max_tokens=max_tokens):
             padded = corpus.padded(batch)
-            rows, inverse = distinct(padded)
-            yield (batch, *(torch.as_tensor(a, device=device) for a in (padded, rows, inverse)))
+            yield batch, bag_batch(padded, *distinct(padded), device, grouped=grouped)
 
     def _predict_logits(self, corpus, device, net=None, docs=None, features=False):
         net = self.module_ if net is None else net
@@ -329,9 +346,9 @@ class AttentionPoolingClassifier(ClassifierMixin, BaseTextEstimator):
         position = np.empty(corpus.n_docs, dtype=np.int64)
         position[docs] = np.arange(len(docs))
         with torch.no_grad():
-            for batch, ids, rows, inverse in self._batches(net, corpus, _PREDICT_BATCH, None, docs, device):
-                embedded = (rows, inverse, net.embedding(rows))
-                res = net.features(ids, embedded)[0] if features else net(ids, embedded)[0]
+            for batch, bag in self._batches(net, corpus, _PREDICT_BATCH, None, docs, device):
+                embedded = (bag.rows, bag.inverse, net.embedding(bag.rows))
+                res = net.features(bag.ids, embedded)[0] if features else net(bag.ids, embedded)[0]
                 out[position[batch]] = res.float().cpu().numpy()
         return out
 
@@ -380,7 +397,7 @@ class AttentionPoolingClassifier(ClassifierMixin, BaseTextEstimator):
         # words exactly as new documents will
         counted = np.zeros(len(X), dtype=bool)
         counted[docs] = True
-        vocab, corpus = scan_corpus(tokens, Tokenizer(), min_count=self.min_count, count_docs=counted,
+        vocab, corpus = scan_corpus(tokens, None, min_count=self.min_count, count_docs=counted,
                                     max_vocab_size=self.max_vocab_size, specials=(PAD,))
         with torch_context(self.n_jobs, self.device, self.random_state) as (device, seed), \
                 torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []):
@@ -459,7 +476,7 @@ class AttentionPoolingClassifier(ClassifierMixin, BaseTextEstimator):
                 torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []):
             if first:
                 wv = self._resolve_embeddings(X)
-                vocab, corpus = scan_corpus(tokens, Tokenizer(), min_count=self.min_count,
+                vocab, corpus = scan_corpus(tokens, None, min_count=self.min_count,
                                             max_vocab_size=self.max_vocab_size, specials=(PAD,))
                 net, config = self._build(vocab.index_to_key, len(classes), wv, seed, device)
                 self._set_fitted(module_=net, net_config_=config, vocabulary_=dict(vocab.key_to_index),
@@ -467,7 +484,7 @@ class AttentionPoolingClassifier(ClassifierMixin, BaseTextEstimator):
                                  n_features_out_=net.output.in_features)
                 self._optimizer_state = self._optimizers(net)
             else:
-                corpus = self._encode(tokens, Tokenizer())
+                corpus = self._encode(tokens, tokenized=True)
             net = self.module_.to(device)
             opts = getattr(self, "_optimizer_state", None) or self._optimizers(net)
             rng = np.random.default_rng(seed + len(self.history_))
@@ -532,7 +549,7 @@ class AttentionPoolingClassifier(ClassifierMixin, BaseTextEstimator):
         """
         self._check_fitted()
         tokens = self._token_lists(X, allow_empty=True)
-        full = self._encode(tokens, Tokenizer(), unknown_id=-1)
+        full = self._encode(tokens, tokenized=True, unknown_id=-1)
         known = full.ids >= 0
         corpus = full.select(known)
         device = self._inference_device()
@@ -540,8 +557,9 @@ class AttentionPoolingClassifier(ClassifierMixin, BaseTextEstimator):
         heads = self.net_config_["n_heads"]
         out = [None] * len(tokens)
         with torch.no_grad():
-            for batch, ids, rows, inverse in self._batches(net, corpus, _PREDICT_BATCH, None, None, device):
-                attn = net.features(ids, (rows, inverse, net.embedding(rows)))[1].float().cpu().numpy()  # (B, heads, T)
+            for batch, bag in self._batches(net, corpus, _PREDICT_BATCH, None, None, device):
+                attn = net.features(bag.ids, (bag.rows, bag.inverse, net.embedding(bag.rows)))[1]
+                attn = attn.float().cpu().numpy()  # (B, heads, T)
                 for row, doc in enumerate(batch):
                     weights = np.zeros((len(tokens[doc]), heads), dtype=np.float32)
                     mask = known[full.offsets[doc]:full.offsets[doc + 1]]

@@ -89,6 +89,42 @@ def test_scoring_distinct_words_equals_scoring_every_token(kind, heads):
     torch.testing.assert_close(v1.grad, v2.grad)
 
 
+@pytest.mark.parametrize("kind", ["additive", "scaled_dot"])
+@pytest.mark.parametrize("heads", [1, 3])
+@pytest.mark.parametrize("dropout", [False, True])
+def test_hand_derived_step_matches_autograd(kind, heads, dropout):
+    """bag_attention_step's loss and gradients (dense layers and embedding rows) equal
+    autograd's through AttentionPoolingNet, with repeated words, padding, an empty
+    document, sample weights and a dropout mask."""
+    import torch.nn.functional as F
+
+    from skembed._attention_kernel import bag_attention_step, bag_batch
+    from skembed._corpus import DistinctIds
+    torch.manual_seed(0)
+    net = AttentionPoolingNet(40, 6, 3, attention=kind, n_heads=heads, hidden_dim=5)
+    ids = np.array([[3, 1, 3, 2, 7], [2, 2, 0, 0, 0], [0, 0, 0, 0, 0], [9, 8, 7, 1, 3], [5, 0, 0, 0, 0]])
+    bag = bag_batch(ids, *DistinctIds(40)(ids), "cpu")
+    y = torch.tensor([0, 2, 1, 1, 2])
+    w = torch.tensor([1.0, 0.5, 2.0, 1.0, 0.0])
+    mask = (torch.rand(5, heads * 6) > 0.3).float() / 0.7 if dropout else None
+
+    vectors = net.embedding.weight.detach().index_select(0, bag.rows).requires_grad_()
+    pooled, _ = net.features(bag.ids, (bag.rows, bag.inverse, vectors))
+    logits = net.output(pooled * mask if dropout else pooled)
+    expected = (F.cross_entropy(logits, y, reduction="none") * w).sum() / 5
+    expected.backward()
+    dense = {name: p.grad.clone() for name, p in net.named_parameters() if p.grad is not None}
+    assert len(dense) == 5
+    net.zero_grad()
+
+    loss, row_grad = bag_attention_step(net, bag, y, w, mask)
+    torch.testing.assert_close(loss, expected.detach())
+    torch.testing.assert_close(row_grad, vectors.grad, atol=1e-6, rtol=1e-5)
+    for name, p in net.named_parameters():
+        if name in dense:
+            torch.testing.assert_close(p.grad, dense[name], atol=1e-6, rtol=1e-5, msg=name)
+
+
 def test_row_adam_matches_sparse_adam():
     """RowAdam on the touched rows does SparseAdam's arithmetic, and never moves the padding row."""
     from skembed._optim import RowAdam
@@ -100,11 +136,13 @@ def test_row_adam_matches_sparse_adam():
     for step_rows in ([1, 2, 5], [2, 7], [0, 1, 5, 6], [3]):
         rows = torch.tensor(step_rows)
         grad = torch.randn(len(rows), 3)
+        padding = ours.detach()[0].clone()
+        rows_opt.step(rows, grad)  # a gradient on the padding row is ignored
         grad[rows == 0] = 0.0  # what an nn.Embedding with padding_idx=0 would give
         ref.grad = torch.sparse_coo_tensor(rows[None], grad, ref.shape, check_invariants=True)
         sparse.step()
-        rows_opt.step(rows, grad)
         torch.testing.assert_close(ours.detach(), ref.detach())
+        assert torch.equal(ours.detach()[0], padding)
     torch.testing.assert_close(rows_opt.exp_avg_sq, sparse.state[ref]["exp_avg_sq"])
 
 

@@ -19,6 +19,21 @@ def test_emoji_and_punctuation_are_dropped_by_default_but_pattern_can_keep_them(
     assert tokens(["great 😀 stuff!!"], token_pattern=r"\w+|[^\w\s]") == [["great", "😀", "stuff", "!", "!"]]
 
 
+@pytest.mark.parametrize("ours, anchored", [(r"(?u)\w+", r"(?u)\b\w+\b"),
+                                             (r"(?u)\w+|[^\w\s]", r"(?u)\b\w+\b|[^\w\s]")])
+def test_default_patterns_find_the_same_tokens_as_their_word_boundary_forms(ours, anchored):
+    """The defaults drop scikit-learn's \\b anchors for speed; the tokens must not change."""
+    import re
+
+    from skembed import AttentionPoolingClassifier
+    from skembed._text import DEFAULT_TOKEN_PATTERN
+    assert ours in (DEFAULT_TOKEN_PATTERN, AttentionPoolingClassifier().token_pattern)
+    texts = ["don't stop-me now!! x2 _a_ é½ 東京2024 😀ok", "a.b,c;d  e\tf__g-h", "", "!!!", "__", "½¾ ok9 9ok",
+             "ünï-cödé's \u0301x ǅ ⅷ ١٢٣"]
+    for text in texts:
+        assert re.findall(ours, text) == re.findall(anchored, text), text
+
+
 def test_empty_and_whitespace_documents_give_empty_token_lists():
     assert tokens(["", "   ", "\n\t"]) == [[], [], []]
 
