@@ -227,6 +227,22 @@ def test_class_weight_and_sample_weight_shift_predictions(texts):
     assert balanced.score(X, y) > 0.9
 
 
+@pytest.mark.parametrize("params", [{}, {"n_heads": 2, "attention": "scaled_dot", "class_weight": "balanced"}])
+def test_hand_derived_training_gives_the_autograd_model(texts, monkeypatch, params):
+    """Fitting through bag_attention_step trains the model autograd would (same dropout
+    draws, loss scaling and updates), to float32 rounding."""
+    import skembed.attention
+    X, y = texts
+    kw = dict(epochs=3, dropout=0.3, random_state=0, **params)
+    fast = AttentionPoolingClassifier(**kw).fit(X, y)
+    monkeypatch.setattr(skembed.attention, "supports_bag_step", lambda net: False)
+    slow = AttentionPoolingClassifier(**kw).fit(X, y)
+    assert [h["epoch"] for h in fast.history_] == [h["epoch"] for h in slow.history_]
+    np.testing.assert_allclose([h["train_loss"] for h in fast.history_],
+                               [h["train_loss"] for h in slow.history_], rtol=1e-4)
+    np.testing.assert_allclose(fast.predict_proba(X), slow.predict_proba(X), atol=1e-4)
+
+
 def test_early_stopping_restores_the_best_epoch(texts):
     """With noisy labels validation loss rises after a while; the best epoch's weights come back."""
     import torch.nn.functional as F
