@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-__all__ = ["BagBatch", "bag_batch", "bag_attention_step", "supports_bag_step"]
+__all__ = ["BagBatch", "bag_batch", "bag_attention_step", "bag_features", "supports_bag_step"]
 
 
 @dataclass
@@ -85,6 +85,43 @@ def _sparse(row_ptr, cols, values, shape):
         return torch.sparse_csr_tensor(row_ptr, cols, values, shape, check_invariants=False)
 
 
+def _score_weight(pool):
+    """(heads, H): the additive scorer's weight, or the scaled queries."""
+    return pool.score.weight if pool.kind == "additive" else pool.query * pool.scale
+
+
+def _forward(net, batch):
+    """Embedded rows V (R, D), their attention activations (R, H), the weights
+    (B, heads, T) and the pooled vectors (B, heads * D), without autograd."""
+    pool = net.pool
+    lin = pool.proj if pool.kind == "additive" else pool.keys
+    score_w = _score_weight(pool)
+    ids, inverse = batch.ids, batch.inverse
+    B, T = ids.shape
+    heads = score_w.shape[0]
+    V = net.embedding.weight.index_select(0, batch.rows)                    # (R, D)
+    R, D = V.shape
+    act = torch.addmm(lin.bias, V, lin.weight.t())                          # (R, H)
+    if pool.kind == "additive":
+        act.tanh_()
+    scores = act @ score_w.t()                                              # (R, heads)
+    token_scores = scores.index_select(0, inverse.reshape(-1)).view(B, T, heads)
+    a = pool.normalise(token_scores, ids != net.padding_idx).contiguous()  # (B, heads, T)
+    # pooled = M @ V, M: (B * heads, R) with one entry per token and head
+    cols = inverse.unsqueeze(1).expand(B, heads, T).reshape(-1)
+    tok_ptr = torch.arange(0, B * heads * T + 1, T, device=ids.device)
+    pooled = (_sparse(tok_ptr, cols, a.view(-1), (B * heads, R)) @ V).view(B, heads * D)
+    return V, act, a, pooled
+
+
+@torch.no_grad()
+def bag_features(net, batch: BagBatch):
+    """``net.features`` for a net without an encoder: pooled vectors (B, heads * dim)
+    and attention weights (B, heads, T), pooled by one sparse product."""
+    _, _, a, pooled = _forward(net, batch)
+    return pooled, a
+
+
 def bag_attention_step(net, batch: BagBatch, y, weight, dropout_mask=None, row_grad=True):
     """Loss of one batch; the dense layers' gradients are stored in their ``.grad``.
 
@@ -107,23 +144,13 @@ def bag_attention_step(net, batch: BagBatch, y, weight, dropout_mask=None, row_g
     pool, out = net.pool, net.output
     additive = pool.kind == "additive"
     lin = pool.proj if additive else pool.keys
-    score_w = pool.score.weight if additive else pool.query * pool.scale    # (heads, H)
     with torch.no_grad():
+        score_w = _score_weight(pool)
         ids, inverse = batch.ids, batch.inverse
         B, T = ids.shape
         heads = score_w.shape[0]
-        V = net.embedding.weight.index_select(0, batch.rows)                # (R, D)
+        V, act, a, pooled = _forward(net, batch)
         R, D = V.shape
-        act = torch.addmm(lin.bias, V, lin.weight.t())                      # (R, H)
-        if additive:
-            act.tanh_()
-        scores = act @ score_w.t()                                          # (R, heads)
-        token_scores = scores.index_select(0, inverse.reshape(-1)).view(B, T, heads)
-        a = pool.normalise(token_scores, ids != net.padding_idx).contiguous()  # (B, heads, T)
-        # pooled = M @ V, M: (B * heads, R) with one entry per token and head
-        cols = inverse.unsqueeze(1).expand(B, heads, T).reshape(-1)
-        tok_ptr = torch.arange(0, B * heads * T + 1, T, device=ids.device)
-        pooled = (_sparse(tok_ptr, cols, a.view(-1), (B * heads, R)) @ V).view(B, heads * D)
         x = pooled * dropout_mask if dropout_mask is not None else pooled
         logits = torch.addmm(out.bias, x, out.weight.t())
         log_p = torch.log_softmax(logits, 1)

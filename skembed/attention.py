@@ -18,7 +18,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, column_or_1d
 
-from ._attention_kernel import bag_attention_step, bag_batch, supports_bag_step
+from ._attention_kernel import bag_attention_step, bag_batch, bag_features, supports_bag_step
 from ._base import _TEXT_CONSTRAINTS, BaseTextEstimator, progress_bar, resolve_device, torch_context
 from ._corpus import DistinctIds, encode_corpus, scan_corpus
 from ._nn import AttentionPoolingNet, attention_penalty
@@ -337,6 +337,13 @@ class AttentionPoolingClassifier(ClassifierMixin, BaseTextEstimator):
             padded = corpus.padded(batch)
             yield batch, bag_batch(padded, *distinct(padded), device, grouped=grouped)
 
+    @staticmethod
+    def _features(net, bag):
+        """Pooled vectors and attention weights of a batch, without autograd."""
+        if supports_bag_step(net):  # one sparse product pools the batch
+            return bag_features(net, bag)
+        return net.features(bag.ids, (bag.rows, bag.inverse, net.embedding(bag.rows)))
+
     def _predict_logits(self, corpus, device, net=None, docs=None, features=False):
         net = self.module_ if net is None else net
         net.eval()
@@ -347,8 +354,9 @@ class AttentionPoolingClassifier(ClassifierMixin, BaseTextEstimator):
         position[docs] = np.arange(len(docs))
         with torch.no_grad():
             for batch, bag in self._batches(net, corpus, _PREDICT_BATCH, None, docs, device):
-                embedded = (bag.rows, bag.inverse, net.embedding(bag.rows))
-                res = net.features(bag.ids, embedded)[0] if features else net(bag.ids, embedded)[0]
+                res = self._features(net, bag)[0]
+                if not features:
+                    res = net.output(res)
                 out[position[batch]] = res.float().cpu().numpy()
         return out
 
@@ -558,8 +566,7 @@ class AttentionPoolingClassifier(ClassifierMixin, BaseTextEstimator):
         out = [None] * len(tokens)
         with torch.no_grad():
             for batch, bag in self._batches(net, corpus, _PREDICT_BATCH, None, None, device):
-                attn = net.features(bag.ids, (bag.rows, bag.inverse, net.embedding(bag.rows)))[1]
-                attn = attn.float().cpu().numpy()  # (B, heads, T)
+                attn = self._features(net, bag)[1].float().cpu().numpy()  # (B, heads, T)
                 for row, doc in enumerate(batch):
                     weights = np.zeros((len(tokens[doc]), heads), dtype=np.float32)
                     mask = known[full.offsets[doc]:full.offsets[doc + 1]]

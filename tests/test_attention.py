@@ -95,10 +95,10 @@ def test_scoring_distinct_words_equals_scoring_every_token(kind, heads):
 def test_hand_derived_step_matches_autograd(kind, heads, dropout):
     """bag_attention_step's loss and gradients (dense layers and embedding rows) equal
     autograd's through AttentionPoolingNet, with repeated words, padding, an empty
-    document, sample weights and a dropout mask."""
+    document, sample weights and a dropout mask; bag_features equals net.features."""
     import torch.nn.functional as F
 
-    from skembed._attention_kernel import bag_attention_step, bag_batch
+    from skembed._attention_kernel import bag_attention_step, bag_batch, bag_features
     from skembed._corpus import DistinctIds
     torch.manual_seed(0)
     net = AttentionPoolingNet(40, 6, 3, attention=kind, n_heads=heads, hidden_dim=5)
@@ -119,6 +119,9 @@ def test_hand_derived_step_matches_autograd(kind, heads, dropout):
 
     loss, row_grad = bag_attention_step(net, bag, y, w, mask)
     torch.testing.assert_close(loss, expected.detach())
+    features, weights = bag_features(net, bag)  # the inference path's sparse pooling
+    torch.testing.assert_close(features, pooled.detach())
+    torch.testing.assert_close(weights, net.features(bag.ids)[1].detach())
     torch.testing.assert_close(row_grad, vectors.grad, atol=1e-6, rtol=1e-5)
     for name, p in net.named_parameters():
         if name in dense:
