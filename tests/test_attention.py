@@ -246,6 +246,18 @@ def test_hand_derived_training_gives_the_autograd_model(texts, monkeypatch, para
     np.testing.assert_allclose(fast.predict_proba(X), slow.predict_proba(X), atol=1e-4)
 
 
+def test_training_documents_that_are_empty_or_all_unknown_are_valid(texts):
+    """Empty training documents and documents of words below min_count pool to zero
+    vectors in training too: the loss stays finite and the padding row stays zero."""
+    X, y = texts
+    X = list(X[:60]) + ["", "   ", "qwxz1", "qwxz2 qwxz3"] * 3
+    y = np.concatenate([y[:60], ["spam", "ham", "ham", "spam"] * 3])
+    clf = AttentionPoolingClassifier(epochs=3, batch_size=8, random_state=0).fit(X, y)
+    assert all(np.isfinite(h["train_loss"]) for h in clf.history_)
+    assert not clf.module_.embedding.weight[0].any()
+    assert np.isfinite(clf.predict_proba(["", "qwxz1"])).all()
+
+
 def test_early_stopping_restores_the_best_epoch(texts):
     """With noisy labels validation loss rises after a while; the best epoch's weights come back."""
     import torch.nn.functional as F
