@@ -6,15 +6,20 @@ model is a weighted bag of words: with ``a[b, t]`` the attention weight of
 token ``t`` of document ``b`` and ``V`` the embeddings of the batch's distinct
 words, the pooled vector is ``M @ V`` where ``M[b, r]`` sums ``a[b, t]`` over the
 tokens of word ``r``. ``M`` is a sparse (documents x distinct words) matrix
-with one entry per token, so pooling and its gradient
+with one entry per token (a word repeated in a document gives duplicate
+entries, which the product sums), so pooling and its gradient
 ``M.T @ grad_pooled`` are two sparse-dense products; a (B, T, dim) tensor of
 token vectors exists only once, to get the gradient of the weights.
 
-On a CPU a small batch is dominated by per-operation costs: autograd through
+On a CPU a small batch is dominated by per-operation costs (5-100 us each on
+the 2-core machine, whatever the size): autograd through
 ``AttentionPoolingNet`` takes about 30 operations forward and as many nodes
 back, several of them batched matrix products over (B, T, dim). This step
 computes the same loss and gradients (a test compares them with autograd's)
-in fewer and cheaper operations.
+in fewer and cheaper operations; the batch layouts it needs (masks, tokens
+grouped by word) are computed in numpy, where small operations cost less.
+It is used on the CPU only: on a GPU per-operation costs do not dominate, and
+sparse products with duplicate entries are not something cuSPARSE promises.
 """
 
 from __future__ import annotations
@@ -37,38 +42,45 @@ class BagBatch:
     ids : (B, T) int64, padded word ids
     rows : (R,) int64, the distinct ids
     inverse : (B, T) int64, each token's position in ``rows``
+    blocked : (B, 1, T) bool, the positions attention must not see: padding,
+        except in a document without any token, which attends to its padding
     row_ptr : (R + 1,) int64, ``inverse``'s tokens grouped by row: CSR offsets
     order : (B * T,) int64, flat token positions sorted by row (stable)
+    order_doc : (B * T,) int64, the document of each position in ``order``
     """
 
     ids: torch.Tensor
     rows: torch.Tensor
     inverse: torch.Tensor
-    row_ptr: torch.Tensor | None
-    order: torch.Tensor | None
+    blocked: torch.Tensor
+    row_ptr: torch.Tensor | None = None
+    order: torch.Tensor | None = None
+    order_doc: torch.Tensor | None = None
 
 
-def bag_batch(ids, rows, inverse, device, grouped=True):
-    """A :class:`BagBatch` from numpy ``ids``, ``rows`` and ``inverse``.
+def bag_batch(ids, rows, inverse, device, grouped=True, pad_id=0):
+    """A :class:`BagBatch` from numpy ``ids``, ``rows`` and ``inverse``; the layouts
+    are computed in numpy, where small operations cost a fraction of torch's.
 
-    ``grouped=False`` leaves ``row_ptr`` and ``order`` out (None): inference
-    and the autograd path do not need them.
+    ``grouped=False`` leaves ``row_ptr``, ``order`` and ``order_doc`` out (None):
+    inference and the autograd path do not need them.
     """
-    arrays = [ids, rows, inverse]
+    padding = ids == pad_id
+    blocked = (padding & ~padding.all(1, keepdims=True))[:, None, :]
+    arrays = [ids, rows, inverse, blocked]
     if grouped:
         flat = inverse.reshape(-1)
         row_ptr = np.zeros(len(rows) + 1, dtype=np.int64)
         np.cumsum(np.bincount(flat, minlength=len(rows)), out=row_ptr[1:])
         # a stable sort of 16-bit keys is a radix sort: 5x faster than on int64 here
-        keys = flat.astype(np.uint16) if len(rows) <= 1 << 16 else flat
-        arrays += [row_ptr, np.argsort(keys, kind="stable")]
-    tensors = [torch.as_tensor(a, device=device) for a in arrays]
-    return BagBatch(*tensors, *([None, None] if not grouped else []))
+        order = np.argsort(flat.astype(np.uint16) if len(rows) <= 1 << 16 else flat, kind="stable")
+        arrays += [row_ptr, order, order // ids.shape[1]]
+    return BagBatch(*(torch.as_tensor(a, device=device) for a in arrays))
 
 
 def supports_bag_step(net):
-    """Whether ``bag_attention_step`` computes ``net``'s gradients (no encoder)."""
-    return net.encoder.kind is None
+    """Whether ``bag_attention_step`` and ``bag_features`` serve ``net``: no encoder, on the CPU."""
+    return net.encoder.kind is None and net.embedding.weight.device.type == "cpu"
 
 
 _warned = False
@@ -105,13 +117,18 @@ def _forward(net, batch):
     if pool.kind == "additive":
         act.tanh_()
     scores = act @ score_w.t()                                              # (R, heads)
-    token_scores = scores.index_select(0, inverse.reshape(-1)).view(B, T, heads)
-    a = pool.normalise(token_scores, ids != net.padding_idx).contiguous()  # (B, heads, T)
+    if heads == 1:
+        token_scores = scores.view(-1).index_select(0, inverse.view(-1)).view(B, 1, T)
+    else:
+        token_scores = scores.index_select(0, inverse.view(-1)).view(B, T, heads).transpose(1, 2)
+    a = torch.softmax(token_scores.masked_fill(batch.blocked, float("-inf")), -1)  # (B, heads, T)
+    if heads > 1:
+        a = a.contiguous()
     # pooled = M @ V, M: (B * heads, R) with one entry per token and head
     cols = inverse.unsqueeze(1).expand(B, heads, T).reshape(-1)
     tok_ptr = torch.arange(0, B * heads * T + 1, T, device=ids.device)
-    pooled = (_sparse(tok_ptr, cols, a.view(-1), (B * heads, R)) @ V).view(B, heads * D)
-    return V, act, a, pooled
+    pooled = _sparse(tok_ptr, cols, a.view(-1), (B * heads, R)) @ V
+    return V, act, a, pooled.view(B, heads * D)
 
 
 @torch.no_grad()
@@ -170,12 +187,18 @@ def bag_attention_step(net, batch: BagBatch, y, weight, dropout_mask=None, row_g
         g_pooled = g_pooled.view(B * heads, D)
         # pooling: grad of V is M.T @ g_pooled; M.T's entries grouped by row via batch.order
         if row_grad:
-            order = batch.order
-            t_cols = (order // T * heads).unsqueeze(1) + torch.arange(heads, device=ids.device)
-            t_vals = a.transpose(1, 2).reshape(B * T, heads).index_select(0, order)
-            g_V = _sparse(batch.row_ptr * heads, t_cols.view(-1), t_vals.view(-1), (R, B * heads)) @ g_pooled
+            if heads == 1:
+                t_cols, t_ptr = batch.order_doc, batch.row_ptr
+                t_vals = a.view(-1).index_select(0, batch.order)
+            else:
+                t_cols = ((batch.order_doc * heads).unsqueeze(1) + torch.arange(heads, device=ids.device)).view(-1)
+                t_vals = a.transpose(1, 2).reshape(B * T, heads).index_select(0, batch.order).view(-1)
+                t_ptr = batch.row_ptr * heads
+            g_V = _sparse(t_ptr, t_cols, t_vals, (R, B * heads)) @ g_pooled
         # grad of the weights: each token's vector . its document's pooled gradient
-        tokens = V.index_select(0, inverse.reshape(-1)).view(B, 1, T, D)
+        # (torch.sparse.sampled_addmm would skip the gather, but M has duplicate
+        # entries, a repeated word, which it rejects when they outnumber M's cells)
+        tokens = V.index_select(0, inverse.view(-1)).view(B, 1, T, D)
         g_a = (tokens * g_pooled.view(B, heads, 1, D)).sum(-1)              # (B, heads, T)
         g_s = a * (g_a - (a * g_a).sum(-1, keepdim=True))                   # softmax backward
         g_scores = torch.zeros(R, heads, dtype=V.dtype, device=V.device)

@@ -290,27 +290,28 @@ class AttentionPoolingClassifier(ClassifierMixin, BaseTextEstimator):
         net.train()
         row_opt, dense_opt = opts
         total, weight = 0.0, 0.0
-        y_t = torch.as_tensor(y, device=device)
-        sw_t = torch.as_tensor(sw, dtype=torch.float32, device=device)
+        sw = sw.astype(np.float32)
         by_hand = supports_bag_step(net) and self.attention_penalty == 0
         p = net.dropout.p
         for batch, bag in self._batches(net, corpus, self.batch_size, rng, docs, device, grouped=by_hand):
-            idx = torch.as_tensor(batch, device=device)
+            # labels, weights and the dropout mask of the pooled vectors come from numpy:
+            # a few small torch operations per step cost more than the step's arithmetic
+            y_b, w_b = (torch.as_tensor(a[batch], device=device) for a in (y, sw))
+            mask = None
+            if p > 0:
+                keep = rng.random((len(batch), net.output.in_features), dtype=np.float32) >= p
+                mask = torch.as_tensor(keep * np.float32(1 / (1 - p)), device=device)
             dense_opt.zero_grad()
             if by_hand:  # the same loss and gradients as autograd below, in fewer operations
-                mask = None
-                if p > 0:
-                    mask = torch.empty(len(batch), net.output.in_features, device=device)
-                    mask.bernoulli_(1 - p).div_(1 - p)
-                loss, row_grad = bag_attention_step(net, bag, y_t[idx], sw_t[idx], mask,
-                                                    row_grad=row_opt is not None)
+                loss, row_grad = bag_attention_step(net, bag, y_b, w_b, mask, row_grad=row_opt is not None)
             else:
                 # the batch's embedding rows as one leaf tensor: its gradient is dense and
                 # small, and RowAdam writes the update back to the table
                 vectors = net.embedding.weight.detach().index_select(0, bag.rows)
                 vectors.requires_grad_(row_opt is not None)
-                logits, attn = net(bag.ids, (bag.rows, bag.inverse, vectors))
-                loss = (F.cross_entropy(logits, y_t[idx], reduction="none") * sw_t[idx]).sum() / len(batch)
+                pooled, attn = net.features(bag.ids, (bag.rows, bag.inverse, vectors))
+                logits = net.output(pooled * mask if mask is not None else pooled)
+                loss = (F.cross_entropy(logits, y_b, reduction="none") * w_b).sum() / len(batch)
                 if self.attention_penalty > 0:
                     loss = loss + self.attention_penalty * attention_penalty(attn)
                 loss.backward()
