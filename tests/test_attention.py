@@ -230,6 +230,14 @@ def test_class_weight_and_sample_weight_shift_predictions(texts):
     assert balanced.score(X, y) > 0.9
 
 
+def test_hand_derived_step_serves_only_bag_models_on_the_cpu():
+    """Encoders need autograd; off the CPU (CUDA) the duplicate-entry CSR products are not used."""
+    from skembed._attention_kernel import supports_bag_step
+    assert supports_bag_step(AttentionPoolingNet(10, 4, 2))
+    assert not supports_bag_step(AttentionPoolingNet(10, 4, 2, encoder="cnn"))
+    assert not supports_bag_step(AttentionPoolingNet(10, 4, 2).to("meta"))
+
+
 @pytest.mark.parametrize("params", [{}, {"n_heads": 2, "attention": "scaled_dot", "class_weight": "balanced"}])
 def test_hand_derived_training_gives_the_autograd_model(texts, monkeypatch, params):
     """Fitting through bag_attention_step trains the model autograd would (same dropout
