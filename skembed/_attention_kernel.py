@@ -24,11 +24,12 @@ sparse products with duplicate entries are not something cuSPARSE promises.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import torch
+
+from ._sparse import csr
 
 __all__ = ["BagBatch", "bag_batch", "bag_attention_step", "bag_features", "supports_bag_step"]
 
@@ -83,20 +84,6 @@ def supports_bag_step(net):
     return net.encoder.kind is None and net.embedding.weight.device.type == "cpu"
 
 
-_warned = False
-
-
-def _sparse(row_ptr, cols, values, shape):
-    """A CSR matrix; its layout is built here, so the O(nnz) invariant checks are skipped."""
-    global _warned
-    if _warned:
-        return torch.sparse_csr_tensor(row_ptr, cols, values, shape, check_invariants=False)
-    with warnings.catch_warnings():  # torch says once per process that sparse CSR is "beta"
-        warnings.simplefilter("ignore", UserWarning)
-        _warned = True
-        return torch.sparse_csr_tensor(row_ptr, cols, values, shape, check_invariants=False)
-
-
 def _score_weight(pool):
     """(heads, H): the additive scorer's weight, or the scaled queries."""
     return pool.score.weight if pool.kind == "additive" else pool.query * pool.scale
@@ -127,7 +114,7 @@ def _forward(net, batch):
     # pooled = M @ V, M: (B * heads, R) with one entry per token and head
     cols = inverse.unsqueeze(1).expand(B, heads, T).reshape(-1)
     tok_ptr = torch.arange(0, B * heads * T + 1, T, device=ids.device)
-    pooled = _sparse(tok_ptr, cols, a.view(-1), (B * heads, R)) @ V
+    pooled = csr(tok_ptr, cols, a.view(-1), (B * heads, R)) @ V
     return V, act, a, pooled.view(B, heads * D)
 
 
@@ -194,7 +181,7 @@ def bag_attention_step(net, batch: BagBatch, y, weight, dropout_mask=None, row_g
                 t_cols = ((batch.order_doc * heads).unsqueeze(1) + torch.arange(heads, device=ids.device)).view(-1)
                 t_vals = a.transpose(1, 2).reshape(B * T, heads).index_select(0, batch.order).view(-1)
                 t_ptr = batch.row_ptr * heads
-            g_V = _sparse(t_ptr, t_cols, t_vals, (R, B * heads)) @ g_pooled
+            g_V = csr(t_ptr, t_cols, t_vals, (R, B * heads)) @ g_pooled
         # grad of the weights: each token's vector . its document's pooled gradient
         # (torch.sparse.sampled_addmm would skip the gather, but M has duplicate
         # entries, a repeated word, which it rejects when they outnumber M's cells)
