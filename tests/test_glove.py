@@ -11,7 +11,7 @@ from sklearn.pipeline import make_pipeline
 from skembed import GloVeVectorizer
 from skembed._corpus import Corpus, scan_corpus
 from skembed._cooccurrence import cooccurrence_matrix
-from skembed._glove_kernel import GloVeConfig, GloVeKernel, weighting
+from skembed._glove_kernel import GloVeConfig, GloVeKernel, visit_probability, weighting
 from skembed._text import Tokenizer
 
 
@@ -57,30 +57,106 @@ def test_weighting_function():
     np.testing.assert_allclose(weighting(torch.tensor(x), 100.0, 0.75).numpy(), weighting(x, 100.0, 0.75))
 
 
-def test_one_adagrad_step_against_numpy():
-    d, n = 3, 4
-    k = GloVeKernel(GloVeConfig(vector_size=d, x_max=10.0, alpha=0.75, learning_rate=0.1), n,
-                    torch.device("cpu"), torch.Generator().manual_seed(0))
-    w0, c0 = k.params["w"].numpy().astype(np.float64), k.params["c"].numpy().astype(np.float64)
-    gw0, gc0 = k.gradsq["w"].numpy().copy(), k.gradsq["c"].numpy().copy()
-    i = np.array([0, 1, 0, 3])
-    j = np.array([2, 2, 1, 0])
-    x = np.array([3.0, 20.0, 1.0, 7.0])
-    cost = k.step(torch.tensor(i), torch.tensor(j), torch.tensor(np.log(x), dtype=torch.float32)[:, None],
-                  torch.tensor(weighting(x, 10.0, 0.75), dtype=torch.float32)[:, None])
-    # reference: per-row summed gradients, AdaGrad with accumulators before the step
+def _kernel(d=3, n=5, seed=0, **cfg):
+    cfg = {"vector_size": d, "x_max": 10.0, "alpha": 0.75, "learning_rate": 0.1, **cfg}
+    return GloVeKernel(GloVeConfig(**cfg), n, torch.device("cpu"), torch.Generator().manual_seed(seed))
+
+
+STEP_ENTRIES = (np.array([0, 1, 0, 3, 4, 0]), np.array([2, 2, 1, 0, 2, 4]), np.array([3.0, 20.0, 1.0, 7.0, 0.5, 2.0]))
+
+
+@pytest.mark.parametrize("path", ["step", "_step_gather"])
+def test_one_adagrad_step_against_numpy(path):
+    d = 3
+    k = _kernel(d)
+    state = k.state()  # (n, d + 1): vector then bias, as in Stanford's files
+    w0, c0 = state["w"].astype(np.float64), state["c"].astype(np.float64)
+    gw0, gc0 = state["gradsq_w"], state["gradsq_c"]
+    i, j, x = STEP_ENTRIES  # rows out of order and repeated, as in a shuffled batch
+    cost = getattr(k, path)(torch.tensor(i), torch.tensor(j), torch.tensor(np.log(x), dtype=torch.float32),
+                            torch.tensor(weighting(x, 10.0, 0.75), dtype=torch.float32))
     diff = (w0[i, :d] * c0[j, :d]).sum(1) + w0[i, d] + c0[j, d] - np.log(x)
     f = weighting(x, 10.0, 0.75)
     assert float(cost) == pytest.approx(0.5 * (f * diff ** 2).sum(), rel=1e-5)
+    # reference: gradients summed per row, then AdaGrad dividing by the updated accumulator
     g = 0.1 * f * diff
     gw, gc = np.zeros_like(w0), np.zeros_like(c0)
     for e in range(len(i)):
         gw[i[e]] += g[e] * np.append(c0[j[e], :d], 1.0)
         gc[j[e]] += g[e] * np.append(w0[i[e], :d], 1.0)
-    np.testing.assert_allclose(k.params["w"].numpy(), w0 - gw / np.sqrt(gw0), rtol=1e-5, atol=1e-7)
-    np.testing.assert_allclose(k.params["c"].numpy(), c0 - gc / np.sqrt(gc0), rtol=1e-5, atol=1e-7)
-    np.testing.assert_allclose(k.gradsq["w"].numpy(), gw0 + gw ** 2, rtol=1e-5)
-    np.testing.assert_allclose(k.gradsq["c"].numpy(), gc0 + gc ** 2, rtol=1e-5)
+    after = k.state()
+    np.testing.assert_allclose(after["gradsq_w"], gw0 + gw ** 2, rtol=1e-5)
+    np.testing.assert_allclose(after["gradsq_c"], gc0 + gc ** 2, rtol=1e-5)
+    np.testing.assert_allclose(after["w"], w0 - gw / np.sqrt(gw0 + gw ** 2), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(after["c"], c0 - gc / np.sqrt(gc0 + gc ** 2), rtol=1e-5, atol=1e-7)
+    # the columns of ones that carry the biases through the dot product stay ones
+    assert (k.params["w"][:, d + 1] == 1).all() and (k.params["c"][:, d] == 1).all()
+
+
+def test_sparse_and_gather_steps_agree_over_many_steps():
+    rng = np.random.default_rng(0)
+    a, b = _kernel(d=6, n=40), _kernel(d=6, n=40)
+    for _ in range(5):
+        i, j = np.divmod(rng.choice(1600, 300, replace=False), 40)  # distinct pairs, as in a matrix
+        log_x = torch.tensor(rng.normal(size=300), dtype=torch.float32)
+        f_x = torch.tensor(rng.uniform(0.01, 1, 300), dtype=torch.float32)
+        ca = a.step(torch.tensor(i), torch.tensor(j), log_x, f_x)
+        cb = b._step_gather(torch.tensor(i), torch.tensor(j), log_x, f_x)
+        assert float(ca) == pytest.approx(float(cb), rel=1e-5)
+    for key in ("w", "c"):
+        torch.testing.assert_close(a.params[key], b.params[key], rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(a.gradsq[key], b.gradsq[key], rtol=1e-5, atol=1e-6)
+
+
+def test_state_round_trip_keeps_stanfords_layout():
+    k = _kernel(d=4, n=6)
+    i, j, x = STEP_ENTRIES
+    k.train(i, j, x, epochs=2)
+    state = k.state()
+    assert state["w"].shape == state["gradsq_c"].shape == (6, 5)
+    again = GloVeKernel(k.cfg, 6, torch.device("cpu"), torch.Generator(), state=state)
+    for key in ("w", "c"):
+        torch.testing.assert_close(again.params[key], k.params[key])
+        torch.testing.assert_close(again.gradsq[key], k.gradsq[key])
+
+
+def test_entry_sampling_is_unbiased_and_keeps_heavy_entries():
+    cfg = GloVeConfig(x_max=100.0, alpha=0.75, x_sample=10.0)
+    x = np.array([0.2, 1.0, 5.0, 10.0, 50.0, 300.0])
+    p = visit_probability(x, cfg)
+    np.testing.assert_allclose(p[3:], 1.0)
+    # a visit weighs f(x_sample), so the expected weight is f(x) for every entry
+    np.testing.assert_allclose(p * np.maximum(weighting(x, 100.0, 0.75), weighting(10.0, 100.0, 0.75)),
+                               weighting(x, 100.0, 0.75))
+    assert visit_probability(x, GloVeConfig(x_sample=0.0)) is None
+    # and an epoch visits each entry with that probability
+    rng = np.random.default_rng(0)
+    xs = rng.choice(x, 2500)
+    k = _kernel(d=2, n=50, x_sample=10.0, x_max=100.0)
+    rows, cols = np.divmod(np.arange(2500), 50)
+    visits = [v for _, v, _ in k.train(rows, cols, xs, epochs=3)]
+    expected = visit_probability(xs, cfg).sum()
+    assert all(abs(v - expected) < 4 * np.sqrt(expected) for v in visits)
+
+
+def test_sampled_training_reaches_the_full_passes_cost():
+    """Sampling changes which entries an epoch visits, not what it minimises."""
+    rng = np.random.default_rng(1)
+    n = 30
+    rows, cols = np.nonzero(rng.random((n, n)) < 0.5)
+    x = rng.lognormal(0.0, 1.5, rows.size)
+
+    def full_cost(k):
+        w, c = k.state()["w"], k.state()["c"]
+        diff = (w[rows, :-1] * c[cols, :-1]).sum(1) + w[rows, -1] + c[cols, -1] - np.log(x)
+        return 0.5 * (weighting(x, 10.0, 0.75) * diff ** 2).sum()
+    costs = {}
+    for x_sample in (0.0, 3.0):
+        k = _kernel(d=5, n=n, x_sample=x_sample, batch_size=64)
+        k.train(rows, cols, x, epochs=60)
+        costs[x_sample] = full_cost(k)
+    start = full_cost(_kernel(d=5, n=n))
+    assert costs[3.0] < 0.2 * start and costs[3.0] < 1.5 * costs[0.0]
 
 
 def test_training_lowers_the_cost_and_learns_topics(toy_corpus):
@@ -159,11 +235,21 @@ def test_glove_bad_input(toy_corpus):
         GloVeVectorizer(min_count=1).fit(["single", "words", "only"])
 
 
-def test_divergence_is_a_clear_error_not_nan_vectors():
+def test_adagrad_bounds_each_step_so_a_huge_learning_rate_stays_finite():
     rng = np.random.default_rng(0)
     words = [f"w{i}" for i in range(30)]
     docs = [" ".join(rng.choice(words, 40)) for _ in range(200)]
-    vec = GloVeVectorizer(vector_size=8, min_count=1, epochs=8, learning_rate=100.0, random_state=0)
+    vec = GloVeVectorizer(vector_size=8, min_count=1, epochs=8, learning_rate=100.0, random_state=0).fit(docs)
+    assert np.isfinite(vec.wv_.vectors).all() and np.isfinite([h["loss"] for h in vec.history_]).all()
+
+
+def test_divergence_is_a_clear_error_not_nan_vectors(toy_corpus, monkeypatch):
+    real = GloVeKernel._apply
+
+    def overflow(self, name, uniq, total):
+        real(self, name, uniq, total * np.float32(1e38))
+    monkeypatch.setattr(GloVeKernel, "_apply", overflow)
+    vec = GloVeVectorizer(vector_size=8, min_count=1, epochs=3, random_state=0)
     with pytest.raises(FloatingPointError, match="smaller learning_rate"):
-        vec.fit(docs)
+        vec.fit(toy_corpus)
     assert not hasattr(vec, "wv_")
