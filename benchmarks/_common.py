@@ -28,6 +28,21 @@ def evaluate(wv):
     return {"wordsim353": ws, "simlex999": sl, "analogy": an}
 
 
+def mean_over_seeds(name, runner, seeds):
+    """Run ``runner(seed)`` once per seed, print each run, return the means.
+
+    ``runner`` returns ``(word vectors, dict of timings)``; quality figures
+    are added with :func:`evaluate`.
+    """
+    import numpy as np
+    runs = []
+    for seed in seeds:
+        wv, timings = runner(seed)
+        runs.append({**timings, **evaluate(wv)})
+        print(name, f"seed {seed}", {k: round(float(v), 4) for k, v in runs[-1].items()}, flush=True)
+    return {"model": name, **{k: float(np.mean([r[k] for r in runs])) for k in runs[0]}}
+
+
 def machine():
     import torch
     return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}"

@@ -19,10 +19,8 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import evaluate, load_corpus, machine, markdown_table  # noqa: E402
+from _common import load_corpus, machine, markdown_table, mean_over_seeds  # noqa: E402
 
 SETTINGS = dict(vector_size=100, window=5, negative=5, sample=1e-3, min_count=5, epochs=5)
 
@@ -62,17 +60,12 @@ def main(argv=None):
     for algorithm in args.algorithms.split(","):
         results = {}
         for name, runner in (("gensim", run_gensim), ("skembed", run_skembed)):
-            runs = []
-            for seed in map(int, args.seeds.split(",")):
+            def timed(seed, runner=runner):
                 wv, train_s, total_s = runner(docs, algorithm, args.threads, seed)
-                runs.append({"words/s": n_words * SETTINGS["epochs"] / train_s, "train s": train_s,
-                             "total s": total_s, **evaluate(wv)})
-                print(name, algorithm, f"seed {seed}", {k: round(float(v), 4) for k, v in runs[-1].items()},
-                      flush=True)
-            row = {"model": f"{name} {algorithm}",
-                   **{k: float(np.mean([r[k] for r in runs])) for k in runs[0]}}
-            results[name] = row
-            rows.append(row)
+                return wv, {"words/s": n_words * SETTINGS["epochs"] / train_s, "train s": train_s,
+                            "total s": total_s}
+            results[name] = mean_over_seeds(f"{name} {algorithm}", timed, map(int, args.seeds.split(",")))
+            rows.append(results[name])
         ratio = results["skembed"]["words/s"] / results["gensim"]["words/s"]
         rows.append({"model": f"ratio {algorithm}", "words/s": f"{ratio:.2f}x", "train s": "", "total s": "",
                      **{k: f"{results['skembed'][k] - results['gensim'][k]:+.3f}"
