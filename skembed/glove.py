@@ -202,7 +202,8 @@ class GloVeVectorizer(BaseEmbeddingVectorizer):
             words = list(vocabulary)
         if matrix.shape != (len(words), len(words)):
             raise ValueError(f"matrix has shape {matrix.shape} but the vocabulary has {len(words)} words")
-        matrix = sp.csr_matrix(matrix, dtype=np.float64)
+        matrix = sp.csr_matrix(matrix, dtype=np.float64, copy=True)  # the caller's matrix stays as it was
+        matrix.sum_duplicates()  # a non-canonical CSR may list a pair twice
         matrix.eliminate_zeros()
         if matrix.nnz == 0:
             raise ValueError("the co-occurrence matrix has no non-zero entries")

@@ -253,3 +253,16 @@ def test_divergence_is_a_clear_error_not_nan_vectors(toy_corpus, monkeypatch):
     with pytest.raises(FloatingPointError, match="smaller learning_rate"):
         vec.fit(toy_corpus)
     assert not hasattr(vec, "wv_")
+
+
+def test_fit_cooccurrence_sums_a_pair_listed_twice_and_leaves_the_matrix_alone():
+    words = ["a", "b", "c"]
+    dup = sp.csr_matrix((np.array([1.0, 2.0, 4.0, 3.0, 3.0]), np.array([1, 1, 2, 0, 0]), np.array([0, 3, 5, 5])),
+                        shape=(3, 3))
+    assert not dup.has_canonical_format
+    before = dup.data.copy()
+    a = GloVeVectorizer(vector_size=4, epochs=3, x_sample=None, random_state=0).fit_cooccurrence(dup, words)
+    summed = sp.csr_matrix(np.array([[0, 3.0, 4.0], [6.0, 0, 0], [0, 0, 0]]))
+    b = GloVeVectorizer(vector_size=4, epochs=3, x_sample=None, random_state=0).fit_cooccurrence(summed, words)
+    np.testing.assert_allclose(a.wv_.vectors, b.wv_.vectors, rtol=1e-6)
+    np.testing.assert_array_equal(dup.data, before)
