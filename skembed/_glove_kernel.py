@@ -15,10 +15,12 @@ Two departures from Stanford's C code, both measured on enwiki_small x4
   epoch visits an entry with ``x < x_sample`` with probability
   ``f(x) / f(x_sample)`` and then weighs it ``f(x_sample)``, so the epoch's
   gradient is an unbiased estimate of the full one. With ``x_sample=10`` an
-  epoch visits about 27% of the entries, at the same quality.
+  epoch visits about 27% of the entries; over 3 seeds WordSim353 and analogies
+  match Stanford's, SimLex-999 is 0.009 lower (0.074 against 0.083).
 * **AdaGrad in its usual form**: the step divides by the accumulator *after*
-  the current squared gradient is added, so no coordinate moves more than the
-  learning rate in one step. Stanford divides by the accumulator before the
+  the current squared gradient is added (as in Stanford's code, the gradient
+  already includes the learning rate), so no coordinate moves by more than 1
+  in one step. Stanford divides by the accumulator before the
   addition; with a batch's gradients summed per row, and with sampled entries'
   larger weights, that form diverges.
 
