@@ -266,3 +266,12 @@ def test_fit_cooccurrence_sums_a_pair_listed_twice_and_leaves_the_matrix_alone()
     b = GloVeVectorizer(vector_size=4, epochs=3, x_sample=None, random_state=0).fit_cooccurrence(summed, words)
     np.testing.assert_allclose(a.wv_.vectors, b.wv_.vectors, rtol=1e-6)
     np.testing.assert_array_equal(dup.data, before)
+
+
+def test_months_come_out_similar_on_real_text(enwiki_docs):
+    vec = GloVeVectorizer(min_count=5, epochs=10, n_jobs=2, random_state=0).fit(enwiki_docs)
+    months = {"february", "march", "april", "may", "june", "july", "august", "september", "october",
+              "november", "december"}
+    near = [w for w, _ in vec.wv_.most_similar("january", topn=5)]
+    assert len(months.intersection(near)) >= 3, near
+    assert "two" in [w for w, _ in vec.wv_.most_similar("three", topn=3)]
