@@ -33,7 +33,7 @@ zeroed).
 
 On the CPU a batch is a sparse matrix of its entries: the dot products are
 one ``sampled_addmm`` and the per-row gradient sums are two CSR x dense
-products, about 2.5x faster than gathering each entry's rows. Other devices
+products, 1.5-1.6x faster per entry than gathering each entry's rows. Other devices
 use the gather form (:meth:`GloVeKernel._step_gather`), which tests show gives
 the same step.
 """
@@ -80,8 +80,12 @@ def visit_weight(config: GloVeConfig):
 
 
 def visit_probability(x, config: GloVeConfig):
-    """Each entry's chance to be visited in an epoch, or None when every entry is."""
-    if not config.x_sample > 0:
+    """Each entry's chance to be visited in an epoch, or None when every entry is.
+
+    Every entry is when ``x_sample`` is 0, and when the entries fit in one batch:
+    sampling would save little there and could skip most of a tiny corpus.
+    """
+    if not config.x_sample > 0 or len(x) <= config.batch_size:
         return None
     return (weighting(x, config.x_max, config.alpha) / visit_weight(config)).clip(max=1.0)
 
@@ -183,7 +187,8 @@ class GloVeKernel:
         return cost
 
     def train(self, rows, cols, values, epochs, on_batch=None):
-        """``epochs`` shuffled passes over the entries (sampled when ``x_sample`` > 0).
+        """``epochs`` shuffled passes over the entries, sampled when ``x_sample`` > 0 and
+        there are more entries than ``batch_size``.
 
         ``rows``, ``cols`` and ``values`` are a sparse matrix's entries (distinct pairs).
 
@@ -202,11 +207,11 @@ class GloVeKernel:
             raise ValueError("co-occurrence values must be positive")
         log_x = x.log()
         f_x = weighting(x, self.cfg.x_max, self.cfg.alpha)
+        nnz = x.shape[0]
+        bs = self.cfg.batch_size
         visit = visit_probability(x, self.cfg)
         if visit is not None:
             f_x = f_x.clamp(min=float(visit_weight(self.cfg)))
-        nnz = x.shape[0]
-        bs = self.cfg.batch_size
         history = []
         for _ in range(epochs):
             t0 = time.perf_counter()

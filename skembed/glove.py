@@ -55,7 +55,9 @@ class GloVeVectorizer(BaseEmbeddingVectorizer):
         x4: 27% of the entries, about 3.5x faster end to end than Stanford's C
         code, WordSim353 and analogies as Stanford's, SimLex-999 0.009 lower). Rare pairs, most of the matrix,
         carry little weight. None or 0 visits every entry every epoch, as
-        Stanford's code does.
+        Stanford's code does; so does a matrix with at most ``batch_size``
+        non-zeros, where sampling would save little and could skip most of
+        the entries of a tiny corpus.
     epochs : int, default=25
     batch_size : int, default=32768
         Co-occurrence entries per AdaGrad step.

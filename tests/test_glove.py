@@ -121,18 +121,19 @@ def test_state_round_trip_keeps_stanfords_layout():
 
 
 def test_entry_sampling_is_unbiased_and_keeps_heavy_entries():
-    cfg = GloVeConfig(x_max=100.0, alpha=0.75, x_sample=10.0)
+    cfg = GloVeConfig(x_max=100.0, alpha=0.75, x_sample=10.0, batch_size=4)
     x = np.array([0.2, 1.0, 5.0, 10.0, 50.0, 300.0])
     p = visit_probability(x, cfg)
     np.testing.assert_allclose(p[3:], 1.0)
     # a visit weighs f(x_sample), so the expected weight is f(x) for every entry
     np.testing.assert_allclose(p * np.maximum(weighting(x, 100.0, 0.75), weighting(10.0, 100.0, 0.75)),
                                weighting(x, 100.0, 0.75))
-    assert visit_probability(x, GloVeConfig(x_sample=0.0)) is None
+    assert visit_probability(x, GloVeConfig(x_sample=0.0, batch_size=4)) is None
+    assert visit_probability(x, GloVeConfig(x_sample=10.0, batch_size=6)) is None  # one batch: all of it
     # and an epoch visits each entry with that probability
     rng = np.random.default_rng(0)
     xs = rng.choice(x, 2500)
-    k = _kernel(d=2, n=50, x_sample=10.0, x_max=100.0)
+    k = _kernel(d=2, n=50, x_sample=10.0, x_max=100.0, batch_size=256)
     rows, cols = np.divmod(np.arange(2500), 50)
     visits = [v for _, v, _ in k.train(rows, cols, xs, epochs=3)]
     expected = visit_probability(xs, cfg).sum()
@@ -275,3 +276,11 @@ def test_months_come_out_similar_on_real_text(enwiki_docs):
     near = [w for w, _ in vec.wv_.most_similar("january", topn=5)]
     assert len(months.intersection(near)) >= 3, near
     assert "two" in [w for w, _ in vec.wv_.most_similar("three", topn=3)]
+
+
+def test_a_matrix_of_one_batch_is_visited_in_full():
+    m = sp.csr_matrix(np.array([[0, 0.01, 2.0], [0.01, 0, 0.5], [2.0, 0.5, 0]]))
+    vec = GloVeVectorizer(vector_size=4, epochs=3, random_state=0).fit_cooccurrence(m, ["a", "b", "c"])
+    assert [h["entries"] for h in vec.history_] == [6, 6, 6] and vec.history_[0]["loss"] > 0
+    sampled = GloVeVectorizer(vector_size=4, epochs=3, batch_size=2, random_state=0).fit_cooccurrence(m, "abc")
+    assert all(h["entries"] < 6 for h in sampled.history_)
