@@ -51,13 +51,14 @@ class GloVeVectorizer(BaseEmbeddingVectorizer):
         Entry sampling: an epoch visits an entry whose count ``x`` is below
         ``x_sample`` with probability ``f(x) / f(x_sample)`` and weighs it
         ``f(x_sample)`` when it does, so every epoch's gradient is an unbiased
-        estimate of the full pass's at a fraction of its cost (on enwiki_small
-        x4: 27% of the entries, about 3.5x faster end to end than Stanford's C
-        code, WordSim353 and analogies as Stanford's, SimLex-999 0.009 lower). Rare pairs, most of the matrix,
-        carry little weight. None or 0 visits every entry every epoch, as
-        Stanford's code does; so does a matrix with at most ``batch_size``
-        non-zeros, where sampling would save little and could skip most of
-        the entries of a tiny corpus.
+        estimate of the full pass's at a fraction of its cost. Rare pairs, most
+        of the matrix, carry little weight: on enwiki_small x4 an epoch visits
+        27% of the entries, and the fit is about 3.5x faster end to end than
+        Stanford's C code, with WordSim353 and analogies as Stanford's and
+        SimLex-999 0.009 lower (means of 3 runs). None or 0 visits every
+        entry every epoch, as Stanford's code does; so does a matrix with at
+        most ``batch_size`` non-zeros, where sampling would save little and
+        could skip most of the entries of a tiny corpus.
     epochs : int, default=25
     batch_size : int, default=32768
         Co-occurrence entries per AdaGrad step.
@@ -112,8 +113,8 @@ class GloVeVectorizer(BaseEmbeddingVectorizer):
 
     def __init__(self, vector_size=100, window=10, symmetric=True, distance_weighting=True, min_count=5,
                  max_vocab_size=None, x_max=100.0, alpha=0.75, learning_rate=0.05, x_sample=10.0,
-                 epochs=25, batch_size=32768, output="sum", keep_cooccurrence=False, pooling="mean", lowercase=True,
-                 token_pattern=DEFAULT_TOKEN_PATTERN, tokenizer=None, n_jobs=None, device="cpu",
+                 epochs=25, batch_size=32768, output="sum", keep_cooccurrence=False, pooling="mean",
+                 lowercase=True, token_pattern=DEFAULT_TOKEN_PATTERN, tokenizer=None, n_jobs=None, device="cpu",
                  random_state=None, verbose=0):
         self.vector_size = vector_size
         self.window = window
