@@ -253,7 +253,8 @@ class Word2VecKernel:
         span_ids = ids_ext[start:start + n + 2 * w]
         centres = span_ids[w:w + n]
         mask = self._window_mask(doc_ext, start, n).to(self.w_in.dtype)   # (n, 2w+1)
-        h = self.w_in.index_select(0, centres)                            # (n, d)
+        h_pad = self._padded_rows(n)
+        h = torch.index_select(self.w_in, 0, centres, out=h_pad[2 * w:2 * w + n])   # (n, d)
         e = self.w_out.index_select(0, span_ids)                          # (n+2w, d)
         e_win = e.unfold(0, 2 * w + 1, 1)                                 # (n, d, 2w+1) view
         scores = torch.bmm(h.unsqueeze(1), e_win).squeeze(1)              # (n, 2w+1)
@@ -263,7 +264,7 @@ class Word2VecKernel:
         # learning-rate-scaled derivatives of the log-likelihood w.r.t. the scores
         g_pos = torch.sigmoid(-scores) * mask * lr
         g_h = (window_sum(e_win, g_pos) + neg_h) * self._damping(centres).unsqueeze(1)
-        self._scatter_add(self.w_out, span_ids, overlap_add(h, g_pos, w) * self._damping(span_ids).unsqueeze(1))
+        self._scatter_add(self.w_out, span_ids, overlap_add_padded(h_pad, g_pos, w) * self._damping(span_ids).unsqueeze(1))
         self._scatter_add(self.w_out, negs, neg_u * self._damping(negs).unsqueeze(1))
         self._scatter_add(self.w_in, centres, g_h)
         return loss.double()
