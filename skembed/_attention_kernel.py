@@ -185,8 +185,8 @@ def bag_attention_step(net, batch: BagBatch, y, weight, dropout_mask=None, row_g
         # grad of the weights: each token's vector . its document's pooled gradient
         # (torch.sparse.sampled_addmm would skip the gather, but M has duplicate
         # entries, a repeated word, which it rejects when they outnumber M's cells)
-        tokens = V.index_select(0, inverse.view(-1)).view(B, 1, T, D)
-        g_a = (tokens * g_pooled.view(B, heads, 1, D)).sum(-1)              # (B, heads, T)
+        tokens = V.index_select(0, inverse.view(-1)).view(B, T, D)
+        g_a = torch.bmm(g_pooled.view(B, heads, D), tokens.transpose(1, 2))  # (B, heads, T)
         g_s = a * (g_a - (a * g_a).sum(-1, keepdim=True))                   # softmax backward
         g_scores = torch.zeros(R, heads, dtype=V.dtype, device=V.device)
         g_scores.index_add_(0, inverse.reshape(-1), g_s.transpose(1, 2).reshape(B * T, heads))

@@ -78,33 +78,37 @@ class Corpus:
 
         With ``rng``, documents are shuffled, sorted by length within pools of
         ``pool`` batches, and the batches shuffled; without, they are sorted by
-        length for inference, and ``max_tokens`` also bounds each batch's padded
-        size (documents x longest length), so a few long documents do not make
-        a large batch of short ones wide.
+        length for inference. ``max_tokens`` also bounds each batch's padded
+        size (documents x longest length), so that the few longest documents
+        do not make one wide batch mostly of padding.
         """
         docs = np.arange(self.n_docs) if docs is None else np.asarray(docs)
-        lengths = self.lengths[docs]
         if rng is None:
-            order = np.argsort(lengths, kind="stable")
-            if max_tokens is None:
-                return [docs[order[i:i + batch_size]] for i in range(0, len(order), batch_size)]
-            width = np.maximum(lengths[order], 1)
-            batches, start = [], 0
-            while start < len(order):
-                ends = np.arange(start + 1, min(len(order), start + batch_size) + 1)
-                fits = (ends - start) * width[ends - 1] <= max_tokens  # widths ascend: a prefix fits
-                end = int(ends[fits][-1]) if fits[0] else start + 1
-                batches.append(docs[order[start:end]])
-                start = end
-            return batches
+            return self._sorted_batches(docs, batch_size, max_tokens)
         docs = docs[rng.permutation(len(docs))]
         size = batch_size * pool
         batches = []
         for start in range(0, len(docs), size):
-            chunk = docs[start:start + size]
-            chunk = chunk[np.argsort(self.lengths[chunk], kind="stable")]
-            batches += [chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size)]
+            batches += self._sorted_batches(docs[start:start + size], batch_size, max_tokens)
         return [batches[i] for i in rng.permutation(len(batches))]
+
+    def _sorted_batches(self, docs, batch_size, max_tokens):
+        """``docs`` sorted by length and cut into consecutive batches of at most
+        ``batch_size`` documents and ``max_tokens`` padded tokens (a document longer
+        than the budget gets a batch of its own)."""
+        order = np.argsort(self.lengths[docs], kind="stable")
+        docs = docs[order]
+        if max_tokens is None:
+            return [docs[i:i + batch_size] for i in range(0, len(docs), batch_size)]
+        width = np.maximum(self.lengths[docs], 1)
+        batches, start = [], 0
+        while start < len(docs):
+            ends = np.arange(start + 1, min(len(docs), start + batch_size) + 1)
+            fits = (ends - start) * width[ends - 1] <= max_tokens  # widths ascend: a prefix fits
+            end = int(ends[fits][-1]) if fits[0] else start + 1
+            batches.append(docs[start:end])
+            start = end
+        return batches
 
     @classmethod
     def concatenate(cls, parts) -> "Corpus":

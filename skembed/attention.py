@@ -87,8 +87,10 @@ class AttentionPoolingClassifier(ClassifierMixin, BaseTextEstimator):
         Attention heads (multi-hop pooling); their pooled vectors are concatenated.
     attention_penalty : float, default=0.0
         Weight of Lin et al.'s ``||A A^T - I||_F^2`` penalty (useful with ``n_heads > 1``).
-    hidden_dim : int, default=32
-        Attention size, and encoder width.
+    hidden_dim : int or None, default=None
+        Attention size, and encoder width. None: 16 without an encoder (a bag of
+        embeddings needs little: on SMS spam 16 fits in 0.9x the time of 32 with
+        the same accuracy), 32 with one.
     dropout : float, default=0.2
     max_length : int, default=256
         Tokens kept per document (the rest is ignored).
@@ -99,8 +101,8 @@ class AttentionPoolingClassifier(ClassifierMixin, BaseTextEstimator):
         Tokens seen fewer times in the training split are unknown (and ignored).
     max_vocab_size : int or None, default=None
     epochs : int, default=10
-    batch_size : int, default=128
-    learning_rate : float, default=1e-2
+    batch_size : int, default=256
+    learning_rate : float, default=2e-2
     weight_decay : float, default=0.0
         For the dense layers (the sparse embedding optimizer has none).
     early_stopping : bool, default=True
@@ -150,7 +152,7 @@ class AttentionPoolingClassifier(ClassifierMixin, BaseTextEstimator):
         "attention": [StrOptions({"additive", "scaled_dot"})],
         "n_heads": [Interval(numbers.Integral, 1, None, closed="left")],
         "attention_penalty": [Interval(numbers.Real, 0, None, closed="left")],
-        "hidden_dim": [Interval(numbers.Integral, 1, None, closed="left")],
+        "hidden_dim": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
         "max_length": [Interval(numbers.Integral, 1, None, closed="left")],
         "ngram_range": [tuple],
@@ -168,9 +170,9 @@ class AttentionPoolingClassifier(ClassifierMixin, BaseTextEstimator):
     _fitted_marker = "module_"
 
     def __init__(self, embeddings=None, embedding_dim=50, freeze_embeddings=False, encoder=None,
-                 attention="additive", n_heads=1, attention_penalty=0.0, hidden_dim=32, dropout=0.2,
+                 attention="additive", n_heads=1, attention_penalty=0.0, hidden_dim=None, dropout=0.2,
                  max_length=256, ngram_range=(1, 1), min_count=2, max_vocab_size=None, epochs=10,
-                 batch_size=128, learning_rate=1e-2, weight_decay=0.0, early_stopping=True,
+                 batch_size=256, learning_rate=2e-2, weight_decay=0.0, early_stopping=True,
                  validation_fraction=0.1, patience=1, class_weight=None, lowercase=True,
                  token_pattern=r"(?u)\w+|[^\w\s]", tokenizer=None, n_jobs=None, device="cpu",
                  random_state=None, verbose=0):
@@ -236,8 +238,13 @@ class AttentionPoolingClassifier(ClassifierMixin, BaseTextEstimator):
 
     def _net_config(self, n_words, n_classes, dim):
         return dict(n_words=n_words, embedding_dim=dim, n_classes=n_classes, encoder=self.encoder,
-                    attention=self.attention, n_heads=self.n_heads, hidden_dim=self.hidden_dim,
+                    attention=self.attention, n_heads=self.n_heads, hidden_dim=self._hidden_dim(),
                     dropout=float(self.dropout), max_length=self.max_length)
+
+    def _hidden_dim(self):
+        if self.hidden_dim is not None:
+            return self.hidden_dim
+        return 16 if self.encoder is None else 32
 
     def _encode(self, X, tokenized=False, unknown_id=None):
         """Ids of known tokens (unknown ones are dropped: their vectors were never trained).

@@ -218,6 +218,16 @@ def test_encoders_train(texts, encoder):
     assert clf.score(X, y) > 0.8
 
 
+@pytest.mark.parametrize("encoder, hidden_dim, expected", [(None, None, 16), ("cnn", None, 32), (None, 8, 8)])
+def test_default_hidden_dim_depends_on_the_encoder(texts, encoder, hidden_dim, expected):
+    X, y = texts
+    clf = AttentionPoolingClassifier(encoder=encoder, hidden_dim=hidden_dim, epochs=1, embedding_dim=8,
+                                     random_state=0).fit(X, y)
+    assert clf.hidden_dim == hidden_dim  # the parameter is left as given (clone-safe)
+    assert clf.net_config_["hidden_dim"] == expected
+    assert clf.module_.pool.proj.out_features == expected
+
+
 def test_class_weight_and_sample_weight_shift_predictions(texts):
     X, y = texts
     kw = dict(epochs=3, early_stopping=False, random_state=0)
