@@ -235,3 +235,14 @@ def test_scan_corpus_counts_only_flagged_documents_but_encodes_all():
     assert corpus.n_docs == 3 and corpus.docs(1, 2).ids.tolist() == [1]
     with pytest.raises(ValueError, match="count_docs has 2 flags for 3 documents"):
         scan_corpus(docs, Tokenizer(), count_docs=np.array([True, True]))
+
+
+def test_training_batches_can_be_bounded_in_padded_tokens_too():
+    lengths = np.array([1, 30, 2, 2, 3, 1, 50, 4, 2, 2])
+    c = Corpus(np.zeros(lengths.sum(), np.int32), np.concatenate([[0], np.cumsum(lengths)]))
+    batches = c.length_batches(4, np.random.default_rng(0), max_tokens=8)
+    assert sorted(np.concatenate(batches).tolist()) == list(range(10))
+    for b in batches:
+        assert len(b) * lengths[b].max() <= 8 or len(b) == 1
+    unbounded = c.length_batches(4, np.random.default_rng(0))
+    assert max(len(b) * lengths[b].max() for b in unbounded) > 8  # the budget did something
