@@ -142,10 +142,12 @@ class Word2VecKernel:
         return mask
 
     def _padded_rows(self, n):
-        """An (n + 4w, d) buffer whose first and last 2w rows are zero, reused across batches.
+        """An (n + 4w, d) buffer, reused across batches, whose first and last 2w rows are zero.
 
         A step writes its (n, d) rows into the middle, so that ``overlap_add_padded``
-        needs no freshly padded copy.
+        needs no freshly padded copy. (The overlap-add gives the edge rows zero
+        weight, so only their finiteness matters; rows a longer batch left there
+        are cleared anyway, which costs 2w rows.)
         """
         w = self.cfg.window
         buf = getattr(self, "_pad_buf", None)

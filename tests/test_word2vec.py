@@ -233,3 +233,26 @@ def test_bad_parameters_are_clear_errors(toy_corpus):
         Word2VecVectorizer(min_count=1000).fit(toy_corpus)
     with pytest.raises(TypeError, match="string object received"):
         Word2VecVectorizer().fit("one string")
+
+
+@pytest.mark.parametrize("algorithm", ["skipgram", "cbow"])
+def test_a_short_batch_after_a_full_one_sees_no_stale_rows(algorithm):
+    """The reused zero-edged buffer: rows a longer batch wrote there must not leak into
+    the overlap-add of a shorter one."""
+    ids = torch.tensor([1, 2, 3, 4, 5, 6, 1, 2, 3, 4, 5, 6])
+    doc = torch.zeros_like(ids)
+    k, _, _ = make_kernel(algorithm)
+    monkey = torch.tensor([0, 6] * 64)
+    k._negatives = lambda m: monkey[:m * k.cfg.negative]
+    k._offsets_abs = (torch.arange(5) - 2).abs()
+    ids_ext, doc_ext = k._padded(ids, doc)
+    step = k._sg_step if algorithm == "skipgram" else k._cbow_step
+    step(ids_ext, doc_ext, 0, 9, 0.1)                      # fills the buffer's middle
+    w_in, w_out = k.w_in.clone(), k.w_out.clone()
+    step(ids_ext, doc_ext, 9, 3, 0.1)                      # a short batch on a used buffer
+    fresh, _, _ = make_kernel(algorithm)
+    fresh.w_in, fresh.w_out = w_in, w_out
+    fresh._negatives, fresh._offsets_abs = k._negatives, k._offsets_abs
+    (fresh._sg_step if algorithm == "skipgram" else fresh._cbow_step)(ids_ext, doc_ext, 9, 3, 0.1)
+    torch.testing.assert_close(k.w_in, fresh.w_in)
+    torch.testing.assert_close(k.w_out, fresh.w_out)
