@@ -27,12 +27,17 @@ from _common import load_corpus, machine, markdown_table, mean_over_seeds  # noq
 DIM, WINDOW, ITER, X_MAX, MIN_COUNT = 100, 10, 25, 100.0, 5
 
 
-def run_stanford(bin_dir, docs, threads, workdir):
+def run_stanford(bin_dir, docs, threads):
+    """One run of Stanford's four programs in a temporary folder, removed afterwards
+    (its co-occurrence files take about 100 MB per run here)."""
+    with tempfile.TemporaryDirectory(prefix="stanford_glove_") as workdir:
+        return _run_stanford_in(Path(bin_dir), docs, threads, Path(workdir))
+
+
+def _run_stanford_in(b, docs, threads, work):
     from skembed import WordVectors
-    work = Path(workdir)
     corpus = work / "corpus.txt"
     corpus.write_text("\n".join(" ".join(d) for d in docs) + "\n", encoding="utf-8")
-    b = Path(bin_dir)
 
     def run(*args):
         subprocess.run([str(a) for a in args], check=True, stderr=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
@@ -81,7 +86,7 @@ def main(argv=None):
     runners = [("skembed GloVe", lambda seed: run_skembed(docs, args.threads, seed))]
     if args.stanford:
         runners.insert(0, ("Stanford GloVe (C)",
-                           lambda seed: run_stanford(args.stanford, docs, args.threads, tempfile.mkdtemp())))
+                           lambda seed: run_stanford(args.stanford, docs, args.threads)))
     runners.append(("gensim skip-gram", lambda seed: run_gensim(docs, args.threads, seed)))
     rows = []
     for name, runner in runners:
