@@ -13,24 +13,27 @@ scatter-adds cost about one row per token instead of one per (centre, context)
 pair. Window offsets are masked by the centre's shrunk window (``b`` uniform in
 ``[0, window)`` as in word2vec) and by document boundaries.
 
-Negatives: each group of ``negative_group`` consecutive centres shares one draw
-of ``negative * negative_draws`` words from the unigram^0.75 table, each term
-weighted ``1 / negative_draws`` (Ji et al., 2016, share negatives across a window
-the same way), so scores and gradients are batched (group x d) @ (d x draws)
-products instead of per-pair gathers. In skip-gram a centre's negative term is
-weighted by its number of context pairs, so that the expected gradient equals
-word2vec's ``negative`` draws per pair; CBOW predicts once per centre, as word2vec
-does. Skip-gram uses groups of 8 centres with two draws' worth of negatives: as
-many negative rows per centre as groups of 4 with one draw (the same speed), but
-each centre's pair-weighted negative term is averaged over twice as many words,
-which lowers its variance (SimLex-999 0.186 instead of 0.173, mean of 4 seeds on
-enwiki_small x4; gensim 0.203). CBOW uses groups of 8 with one draw: 1.17x the
-words/s of groups of 4, with WordSim353 / SimLex-999 / analogies of 0.369 / 0.137
-/ 0.016 against 0.354 / 0.150 / 0.019 (means of 3 seeds; gensim 0.349 / 0.138 /
-0.023); groups of 16 were faster again but lost 0.03 of WordSim353.
-(One draw shared by a whole batch was tried first:
-each drawn row then receives thousands of summed updates in one step and training
-diverges.)
+Negatives: each group of ``negative_group`` centres shares one draw of
+``negative * negative_draws`` words from the unigram^0.75 distribution, each
+term weighted ``1 / negative_draws`` (Ji et al., 2016, share negatives across a
+window the same way), so scores and gradients are batched (group x d) @
+(d x draws) products instead of per-pair gathers. In skip-gram a centre's
+negative term is weighted by its number of context pairs, so that the expected
+gradient equals word2vec's ``negative`` draws per pair; CBOW predicts once per
+centre, as word2vec does.
+
+Skip-gram spreads each group over the batch (``spread_groups``: of ``n``
+centres, group ``k`` holds centres ``k, k + m, k + 2m, ...`` with
+``m = n / negative_group``). Consecutive centres share a topic, so a shared draw
+pushes related words the same way: correlated noise that made them more alike.
+Spread groups raised SimLex-999 from 0.192 to 0.199 (means of 9 seeds on
+enwiki_small x4; gensim 0.202) at about the same speed. Skip-gram uses groups of 8 with
+two draws' worth of negatives: each centre's pair-weighted negative term is
+averaged over twice as many words as with one draw, which lowers its variance.
+CBOW keeps consecutive groups: putting its hidden-layer gradient back in centre
+order costs a copy, 15% of its speed. (One draw shared by a whole batch was
+tried first: each drawn row then receives thousands of summed updates in one
+step and training diverges.)
 
 The scatter of the span's gradients (each output row gets contributions from
 up to ``2 * window`` centres) is an overlap-add, done as one batched matrix
@@ -71,6 +74,7 @@ class Word2VecConfig:
     row_update_cap: float = 16.0
     negative_group: int = 4
     negative_draws: int = 1
+    spread_groups: bool = False
 
 
 @dataclass
@@ -226,8 +230,9 @@ class Word2VecKernel:
     def _negative_step(self, h, weight, lr):
         """Negative sampling for centres ``h`` (n, d), one draw per group of centres.
 
-        Groups of ``negative_group`` consecutive centres share
-        ``negative * negative_draws`` draws (each term weighted
+        The ``n`` centres form ``m = ceil(n / negative_group)`` groups, of
+        consecutive centres or, with ``spread_groups``, of centres ``m``
+        positions apart (``k, k + m, k + 2m, ...``); each group shares ``negative * negative_draws`` draws (each term weighted
         ``1 / negative_draws``), so scores and gradients are batched
         (G, d) x (d, k) products.
         ``weight`` (n, 1) scales each centre's term (its number of pairs in
@@ -238,14 +243,23 @@ class Word2VecKernel:
         g = self.cfg.negative_group
         m = -(-n // g)
         pad = m * g - n
-        hg = (F.pad(h, (0, 0, 0, pad)) if pad else h).view(m, g, d)       # (F.pad always copies)
-        wg = (F.pad(weight, (0, 0, 0, pad)) if pad else weight).view(m, g, 1) / self.cfg.negative_draws
+        hp = F.pad(h, (0, 0, 0, pad)) if pad else h                        # (F.pad always copies)
+        wp = F.pad(weight, (0, 0, 0, pad)) if pad else weight
+        if self.cfg.spread_groups:
+            # group k holds centres k, k + m, k + 2m, ...: a strided view, read in place by bmm
+            hg, wg = hp.view(g, m, d).transpose(0, 1), wp.view(g, m, 1).transpose(0, 1)   # (m, g, .)
+        else:
+            hg, wg = hp.view(m, g, d), wp.view(m, g, 1)                     # consecutive centres
+        wg = wg / self.cfg.negative_draws
         negs = self._negatives(m)
         u = self.w_out.index_select(0, negs).view(m, -1, d)                # (m, k, d)
         s_neg = torch.bmm(hg, u.transpose(1, 2))                            # (m, g, k)
         loss = (F.logsigmoid(-s_neg) * wg).sum()
         g_neg = torch.sigmoid(s_neg) * (wg * -lr)
-        step_h = torch.bmm(g_neg, u).view(m * g, d)[:n]
+        step_h = torch.bmm(g_neg, u)                                        # (m, g, d)
+        if self.cfg.spread_groups:
+            step_h = step_h.transpose(0, 1)                                 # back in centre order (a copy)
+        step_h = step_h.reshape(m * g, d)[:n]
         step_u = torch.bmm(g_neg.transpose(1, 2), hg).view(-1, d)          # (m * k, d)
         return negs, step_h, step_u, -loss
 

@@ -12,10 +12,10 @@ from skembed import Word2VecVectorizer
 from skembed._word2vec_kernel import Word2VecConfig, Word2VecKernel, overlap_add, window_sum
 
 
-def make_kernel(algorithm, n_words=7, d=4, window=2, group=1, draws=1):
+def make_kernel(algorithm, n_words=7, d=4, window=2, group=1, draws=1, spread=False):
     cfg = Word2VecConfig(vector_size=d, window=window, algorithm=algorithm, negative=2,
                          shrink_windows=False, batch_size=64, row_update_cap=0, negative_group=group,
-                         negative_draws=draws)
+                         negative_draws=draws, spread_groups=spread)
     gen = torch.Generator().manual_seed(0)
     rng = np.random.default_rng(0)
     w_in = rng.normal(scale=0.3, size=(n_words, d)).astype(np.float32)
@@ -51,17 +51,21 @@ def explicit_loss(algorithm, w_in, w_out, ids, doc, window, negs, neg_weight=1.0
     return loss
 
 
-@pytest.mark.parametrize("group, n_draws", [(1, 1), (3, 1), (3, 2), (4, 2)])
+@pytest.mark.parametrize("group, n_draws, spread", [(1, 1, False), (3, 1, False), (3, 2, False), (4, 2, False),
+                                                    (3, 1, True), (4, 2, True)])
 @pytest.mark.parametrize("algorithm", ["skipgram", "cbow"])
-def test_one_step_equals_gradient_descent_on_the_explicit_loss(algorithm, group, n_draws, monkeypatch):
-    """Centres in one group of ``group`` share one draw of ``n_draws * negative`` words,
-    each weighted ``1 / n_draws``."""
+def test_one_step_equals_gradient_descent_on_the_explicit_loss(algorithm, group, n_draws, spread, monkeypatch):
+    """Centres in one group share one draw of ``n_draws * negative`` words, each
+    weighted ``1 / n_draws``. Groups are consecutive centres, or with
+    ``spread_groups`` the n centres form ceil(n / group) groups of centres that
+    far apart (9 centres in groups of 3: 0, 3, 6 / 1, 4, 7 / 2, 5, 8)."""
     ids = np.array([0, 1, 2, 3, 1, 4, 5, 6, 2], dtype=np.int64)
     doc = np.array([0, 0, 0, 0, 0, 1, 1, 1, 1])
-    k, w_in, w_out = make_kernel(algorithm, group=group, draws=n_draws)
+    k, w_in, w_out = make_kernel(algorithm, group=group, draws=n_draws, spread=spread)
     draws = torch.tensor(np.random.default_rng(1).integers(0, 7, size=(len(ids), 2 * n_draws)))
     monkeypatch.setattr(k, "_negatives", lambda m: draws[:m].reshape(-1))
-    negs = draws[torch.arange(len(ids)) // group]
+    centre = torch.arange(len(ids))
+    negs = draws[centre % -(-len(ids) // group) if spread else centre // group]
     k._offsets_abs = (torch.arange(5) - 2).abs()
     ids_ext, doc_ext = k._padded(torch.tensor(ids), torch.tensor(doc))
     lr = 0.1
