@@ -93,15 +93,15 @@ class Word2VecKernel:
     config : Word2VecConfig
     keep_prob : ndarray of float32, (n_words,)
         Subsampling keep probability of each word.
-    neg_table : ndarray of int32
-        Unigram^0.75 table for drawing negatives by uniform index.
+    neg_alias : (ndarray of float32, ndarray of int64)
+        Alias tables of the unigram^0.75 distribution (``Vocabulary.negative_alias``).
     device : torch.device
     generator : torch.Generator on ``device``
     w_in, w_out : ndarray, optional
         Existing weights to continue from (``partial_fit``).
     """
 
-    def __init__(self, config, keep_prob, neg_table, device, generator, w_in=None, w_out=None, seed=0):
+    def __init__(self, config, keep_prob, neg_alias, device, generator, w_in=None, w_out=None, seed=0):
         self.cfg = config
         self.device = device
         self.gen = generator
@@ -116,7 +116,8 @@ class Word2VecKernel:
             w_out = torch.as_tensor(np.asarray(w_out, np.float32), device=device).clone()
         self.w_in, self.w_out = w_in, w_out
         self.keep_prob = torch.as_tensor(keep_prob, dtype=torch.float32, device=device)
-        self.neg_table = torch.as_tensor(neg_table, dtype=torch.int64, device=device)
+        self.neg_prob = torch.as_tensor(neg_alias[0], dtype=torch.float32, device=device)
+        self.neg_alias = torch.as_tensor(neg_alias[1], dtype=torch.int64, device=device)
 
     # ------------------------------------------------------------------ helpers
     def _subsample(self, ids, doc):
@@ -206,8 +207,9 @@ class Word2VecKernel:
 
     def _negatives(self, n):
         k = self.cfg.negative * self.cfg.negative_draws
-        pick = torch.randint(0, self.neg_table.shape[0], (n * k,), generator=self.gen, device=self.device)
-        return self.neg_table.index_select(0, pick)
+        pick = torch.randint(0, self.neg_prob.shape[0], (n * k,), generator=self.gen, device=self.device)
+        coin = torch.rand(n * k, generator=self.gen, device=self.device)
+        return torch.where(coin < self.neg_prob.index_select(0, pick), pick, self.neg_alias.index_select(0, pick))
 
     @staticmethod
     def _scatter_add(matrix, rows, values):

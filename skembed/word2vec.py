@@ -143,7 +143,7 @@ class Word2VecVectorizer(BaseEmbeddingVectorizer):
     def _train(self, vocab, corpus, epochs, w_in=None, w_out=None):
         with torch_context(self.n_jobs, self.device, self.random_state) as (device, seed):
             kernel = Word2VecKernel(self._config(), vocab.keep_probabilities(self.sample),
-                                    vocab.negative_table(self.ns_exponent), device,
+                                    vocab.negative_alias(self.ns_exponent), device,
                                     make_generator(device, seed), w_in=w_in, w_out=w_out)
             total = corpus.n_tokens * epochs
             with progress_bar(self.verbose, total, f"word2vec {self.algorithm}") as bar:

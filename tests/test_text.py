@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import torch
 
 from skembed._corpus import Corpus, encode_corpus, scan_corpus
 from skembed._text import Tokenizer, iter_token_lists
@@ -177,12 +178,23 @@ def test_keep_probabilities_follow_word2vec_formula():
     assert vocab.keep_probabilities(0).tolist() == [1, 1, 1]
 
 
-def test_negative_distribution_and_table():
+def test_negative_distribution_and_alias_tables():
     vocab = Vocabulary(["a", "b"], [16, 1])
+    np.testing.assert_allclose(vocab.negative_distribution(0.75), np.array([8, 1]) / 9)
+    counts = np.random.default_rng(0).zipf(1.3, 500) % 10_000 + 1
+    vocab = Vocabulary([f"w{i}" for i in range(500)], counts)
     p = vocab.negative_distribution(0.75)
-    np.testing.assert_allclose(p, np.array([8, 1]) / 9)
-    table = vocab.negative_table(0.75, size=9000)
-    assert abs((table == 0).mean() - 8 / 9) < 1e-3
+    prob, alias = vocab.negative_alias(0.75)
+    # probability of drawing j: its own column's share plus what other columns pass to it
+    implied = (prob + np.bincount(alias, weights=1.0 - prob, minlength=500)) / 500
+    np.testing.assert_allclose(implied, p, rtol=1e-5, atol=1e-9)
+    # the kernel's draw follows it
+    from skembed._word2vec_kernel import Word2VecConfig, Word2VecKernel
+    kernel = Word2VecKernel(Word2VecConfig(negative=1), np.ones(500, np.float32), (prob, alias),
+                            torch.device("cpu"), torch.Generator().manual_seed(0))
+    freq = np.bincount(kernel._negatives(400_000).numpy(), minlength=500) / 400_000
+    top = p > 0.01
+    assert np.abs(freq - p).max() < 1e-3 and freq[top] == pytest.approx(p[top], rel=0.06)
 
 
 def test_encode_corpus_with_and_without_unknown_id():

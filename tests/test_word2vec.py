@@ -20,7 +20,8 @@ def make_kernel(algorithm, n_words=7, d=4, window=2, group=1, draws=1, spread=Fa
     rng = np.random.default_rng(0)
     w_in = rng.normal(scale=0.3, size=(n_words, d)).astype(np.float32)
     w_out = rng.normal(scale=0.3, size=(n_words, d)).astype(np.float32)
-    k = Word2VecKernel(cfg, np.ones(n_words, np.float32), np.arange(n_words, dtype=np.int32),
+    uniform = (np.ones(n_words, np.float32), np.arange(n_words))
+    k = Word2VecKernel(cfg, np.ones(n_words, np.float32), uniform,
                        torch.device("cpu"), gen, w_in=w_in, w_out=w_out)
     return k, w_in, w_out
 
