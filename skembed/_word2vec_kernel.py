@@ -27,16 +27,17 @@ centres, group ``k`` holds centres ``k, k + m, k + 2m, ...`` with
 ``m = n / negative_group``). Consecutive centres share a topic, so a shared draw
 pushes related words the same way: correlated noise that made them more alike.
 Spread groups raised SimLex-999 from 0.192 to 0.199 (means of 9 seeds on
-enwiki_small x4; gensim 0.202) at about the same speed. Skip-gram uses groups of 8 with
-two draws' worth of negatives: each centre's pair-weighted negative term is
-averaged over twice as many words as with one draw, which lowers its variance.
+enwiki_small x4; gensim 0.202) at about the same speed. Skip-gram uses groups
+of 8 with two draws' worth of negatives: each centre's pair-weighted negative
+term is averaged over twice as many words as with one draw, which lowers its
+variance.
 CBOW keeps consecutive groups (putting its hidden-layer gradient back in centre
 order costs a copy, 15% of its speed) of 16 centres with one draw: 1.10x the
 words/s of groups of 8, with WordSim353 / SimLex-999 / analogies of 0.333 /
 0.152 / 0.014 against 0.353 / 0.146 / 0.016 (means of 6 seeds; gensim 0.340 /
-0.137 / 0.023). (One draw shared by a whole batch was
-tried first: each drawn row then receives thousands of summed updates in one
-step and training diverges.)
+0.137 / 0.023). (One draw shared by a whole batch was tried first: each drawn
+row then receives thousands of summed updates in one step and training
+diverges.)
 
 The scatter of the span's gradients (each output row gets contributions from
 up to ``2 * window`` centres) is an overlap-add, done as one batched matrix
@@ -237,7 +238,8 @@ class Word2VecKernel:
 
         The ``n`` centres form ``m = ceil(n / negative_group)`` groups, of
         consecutive centres or, with ``spread_groups``, of centres ``m``
-        positions apart (``k, k + m, k + 2m, ...``); each group shares ``negative * negative_draws`` draws (each term weighted
+        positions apart (``k, k + m, k + 2m, ...``); each group shares
+        ``negative * negative_draws`` draws (each term weighted
         ``1 / negative_draws``), so scores and gradients are batched
         (G, d) x (d, k) products.
         ``weight`` (n, 1) scales each centre's term (its number of pairs in
