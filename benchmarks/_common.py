@@ -28,19 +28,23 @@ def evaluate(wv):
     return {"wordsim353": ws, "simlex999": sl, "analogy": an}
 
 
-def mean_over_seeds(name, runner, seeds):
-    """Run ``runner(seed)`` once per seed, print each run, return the means.
+def mean_over_seeds(runners, seeds):
+    """Run every ``(name, runner)`` pair once per seed, print each run, return the means.
 
-    ``runner`` returns ``(word vectors, dict of timings)``; quality figures
-    are added with :func:`evaluate`.
+    ``runner(seed)`` returns ``(word vectors, dict of timings)``; quality
+    figures are added with :func:`evaluate`. The runners alternate seed by
+    seed, so that a slow spell of a shared machine falls on all of them rather
+    than on one. Returns one row of means per runner, in the given order.
     """
     import numpy as np
-    runs = []
+    runs = {name: [] for name, _ in runners}
     for seed in seeds:
-        wv, timings = runner(seed)
-        runs.append({**timings, **evaluate(wv)})
-        print(name, f"seed {seed}", {k: round(float(v), 4) for k, v in runs[-1].items()}, flush=True)
-    return {"model": name, **{k: float(np.mean([r[k] for r in runs])) for k in runs[0]}}
+        for name, runner in runners:
+            wv, timings = runner(seed)
+            runs[name].append({**timings, **evaluate(wv)})
+            print(name, f"seed {seed}", {k: round(float(v), 4) for k, v in runs[name][-1].items()}, flush=True)
+    return [{"model": name, **{k: float(np.mean([r[k] for r in rows])) for k in rows[0]}}
+            for name, rows in runs.items()]
 
 
 def machine():

@@ -88,12 +88,12 @@ def main(argv=None):
         runners.insert(0, ("Stanford GloVe (C)",
                            lambda seed: run_stanford(args.stanford, docs, args.threads)))
     runners.append(("gensim skip-gram", lambda seed: run_gensim(docs, args.threads, seed)))
-    rows = []
-    for name, runner in runners:
-        def timed(seed, runner=runner):
+    def timed(runner):
+        def run(seed):
             wv, prep, train = runner(seed)
             return wv, {"prep s": prep, "train s": train, "total s": prep + train}
-        rows.append(mean_over_seeds(name, timed, seeds))
+        return run
+    rows = mean_over_seeds([(name, timed(runner)) for name, runner in runners], seeds)
     if args.stanford:
         c, ours = rows[0], rows[1]
         rows.append({"model": "skembed vs C", "prep s": f"{c['prep s'] / ours['prep s']:.1f}x",

@@ -19,8 +19,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import load_corpus, machine, markdown_table, mean_over_seeds  # noqa: E402
 
@@ -61,24 +59,18 @@ def main(argv=None):
     rows = []
     seeds = [int(s) for s in args.seeds.split(",")]
     for algorithm in args.algorithms.split(","):
-        # gensim and skembed alternate seed by seed, so that a slow spell of this
-        # shared machine falls on both libraries rather than on one
-        per_seed = {"gensim": [], "skembed": []}
-        for seed in seeds:
-            for name, runner in (("gensim", run_gensim), ("skembed", run_skembed)):
-                def timed(seed, runner=runner):
-                    wv, train_s, total_s = runner(docs, algorithm, args.threads, seed)
-                    return wv, {"words/s": n_words * SETTINGS["epochs"] / train_s, "train s": train_s,
-                                "total s": total_s}
-                per_seed[name].append(mean_over_seeds(f"{name} {algorithm}", timed, [seed]))
-        results = {name: {"model": f"{name} {algorithm}",
-                          **{k: float(np.mean([r[k] for r in runs])) for k in runs[0] if k != "model"}}
-                   for name, runs in per_seed.items()}
-        rows += [results["gensim"], results["skembed"]]
-        ratio = results["skembed"]["words/s"] / results["gensim"]["words/s"]
-        rows.append({"model": f"ratio {algorithm}", "words/s": f"{ratio:.2f}x", "train s": "", "total s": "",
-                     **{k: f"{results['skembed'][k] - results['gensim'][k]:+.3f}"
-                        for k in ("wordsim353", "simlex999", "analogy")}})
+        def timed(runner):
+            def run(seed):
+                wv, train_s, total_s = runner(docs, algorithm, args.threads, seed)
+                return wv, {"words/s": n_words * SETTINGS["epochs"] / train_s, "train s": train_s,
+                            "total s": total_s}
+            return run
+        gensim, ours = mean_over_seeds([(f"gensim {algorithm}", timed(run_gensim)),
+                                        (f"skembed {algorithm}", timed(run_skembed))], seeds)
+        rows += [gensim, ours]
+        quality = {k: f"{ours[k] - gensim[k]:+.3f}" for k in ("wordsim353", "simlex999", "analogy")}
+        rows.append({"model": f"ratio {algorithm}", "words/s": f"{ours['words/s'] / gensim['words/s']:.2f}x",
+                     "train s": "", "total s": "", **quality})
     print()
     print(markdown_table(rows, ["model", "words/s", "train s", "total s", "wordsim353", "simlex999", "analogy"]))
 
