@@ -261,3 +261,12 @@ def test_a_short_batch_after_a_full_one_sees_no_stale_rows(algorithm):
     (fresh._sg_step if algorithm == "skipgram" else fresh._cbow_step)(ids_ext, doc_ext, 9, 3, 0.1)
     torch.testing.assert_close(k.w_in, fresh.w_in)
     torch.testing.assert_close(k.w_out, fresh.w_out)
+
+
+def test_negative_groups_per_algorithm():
+    """Skip-gram spreads its negative groups over the batch (consecutive centres share a
+    topic); CBOW keeps consecutive groups, where spreading costs a copy of the hidden error."""
+    sg = Word2VecVectorizer(algorithm="skipgram")._config()
+    cbow = Word2VecVectorizer(algorithm="cbow")._config()
+    assert sg.spread_groups and (sg.negative_group, sg.negative_draws) == (8, 2)
+    assert not cbow.spread_groups and (cbow.negative_group, cbow.negative_draws) == (16, 1)
