@@ -69,6 +69,7 @@ import torch.nn.functional as F
 __all__ = ["Word2VecConfig", "Word2VecKernel"]
 
 _CHUNK = 16  # batches whose windows are drawn in one go
+_TABLE_LIMIT = 1 << 22  # most entries of a window-shape table (16 MB of float32)
 
 
 @dataclass
@@ -129,10 +130,10 @@ class Word2VecKernel:
         self.neg_prob = torch.as_tensor(neg_alias[0], dtype=torch.float32, device=device)
         self.neg_alias = torch.as_tensor(neg_alias[1], dtype=torch.int64, device=device)
         self._buffers = {}
-        mask, count = self._window_tables()
-        # a step gathers one row per centre: skip-gram [mask | pairs], CBOW [mask | mask / count | count > 0]
-        self._window_table = torch.cat([mask, count] if config.algorithm == "skipgram" else
-                                       [mask, mask / count.clamp(min=1), (count > 0).to(count.dtype)], 1)
+        self._window_table = None
+        n_shapes = (config.window + 1) ** 2
+        if n_shapes * (4 * config.window + 3) <= _TABLE_LIMIT:         # windows up to about 100
+            self._window_table = self._window_rows(torch.arange(n_shapes, device=device))
 
     # ------------------------------------------------------------------ helpers
     def _subsample(self, ids, doc):
@@ -143,24 +144,30 @@ class Word2VecKernel:
         pad = torch.zeros(self.cfg.window, dtype=ids.dtype, device=self.device)
         return torch.cat([pad, ids, pad])
 
-    def _window_tables(self):
-        """Per window shape, its (2w+1) context-slot mask and derived figures.
+    def _window_rows(self, codes):
+        """Per window shape code, its context-slot mask and derived figures.
 
         A centre's valid context slots are offsets ``-left .. right`` except 0,
         where ``left = min(r, slots to its document's start)`` and ``right`` the
-        same towards the end (``r`` its shrunk window). Shape code
-        ``left * (w + 1) + right`` indexes rows of tables built once, so a batch
-        gets its masks with one row gather instead of a dozen elementwise
-        passes over (n, 2w+1) arrays.
+        same towards the end (``r`` its shrunk window); its shape code is
+        ``left * (w + 1) + right``. The rows of every code are built once into a
+        table, so a batch gets its masks with one row gather instead of a dozen
+        elementwise passes over (n, 2w+1) arrays (for huge windows, whose table
+        would not fit in memory, they are computed per batch).
 
-        Returns ``(mask, count)``: ``((w+1)^2, 2w+1)`` float and ``((w+1)^2, 1)`` float.
+        Returns (n, 2w+2) rows ``[mask | pairs]`` for skip-gram and (n, 4w+3)
+        rows ``[mask | mask / count | count > 0]`` for CBOW.
         """
+        if self._window_table is not None:
+            return self._window_table.index_select(0, codes)
         w = self.cfg.window
-        left = torch.arange(w + 1, device=self.device).repeat_interleave(w + 1).unsqueeze(1)
-        right = torch.arange(w + 1, device=self.device).repeat(w + 1).unsqueeze(1)
+        left, right = (codes // (w + 1)).unsqueeze(1), (codes % (w + 1)).unsqueeze(1)
         offs = torch.arange(-w, w + 1, device=self.device)
         mask = ((offs >= -left) & (offs <= right) & (offs != 0)).to(self.w_in.dtype)
-        return mask, (left + right).to(self.w_in.dtype)
+        count = (left + right).to(self.w_in.dtype)
+        if self.cfg.algorithm == "skipgram":
+            return torch.cat([mask, count], 1)
+        return torch.cat([mask, mask / count.clamp(min=1), (count > 0).to(count.dtype)], 1)
 
     def _doc_limits(self, doc):
         """Per kept token, ``min(w, slots to its document's start) * (w + 1) + min(w, slots to its end)``."""
@@ -330,7 +337,7 @@ class Word2VecKernel:
         w = self.cfg.window
         span_ids = ids_ext[start:start + n + 2 * w]
         centres = span_ids[w:w + n]
-        rows = self._window_table.index_select(0, codes)
+        rows = self._window_rows(codes)
         mask, n_pairs = rows[:, :2 * w + 1], rows[:, 2 * w + 1:]          # (n, 2w+1), (n, 1)
         h_pad = self._padded_rows(n)
         h = torch.index_select(self.w_in, 0, centres, out=h_pad[2 * w:2 * w + n])   # (n, d)
@@ -353,7 +360,7 @@ class Word2VecKernel:
         width = 2 * w + 1
         span_ids = ids_ext[start:start + n + 2 * w]
         centres = span_ids[w:w + n]
-        rows = self._window_table.index_select(0, codes)
+        rows = self._window_rows(codes)
         mask, mean_weights, valid = rows[:, :width], rows[:, width:2 * width], rows[:, 2 * width:]
         # (n + 2w, d) scratch rows, reused: the span's vectors, then each (n, d) step in turn
         scratch = self._buffer("scratch", n + 2 * w)

@@ -109,7 +109,7 @@ def test_window_mask_statistics():
     doc = torch.zeros(n, dtype=torch.int64)
     doc[n // 2:] = 1
     _, codes = batch_inputs(k, torch.zeros(n, dtype=torch.int64), doc)
-    mask = k._window_table[codes, :11].bool()
+    mask = k._window_rows(codes)[:, :11].bool()
     inner = mask[100:n // 2 - 100].float().mean(0)
     for j, expected in zip(range(1, 6), [1.0, 0.8, 0.6, 0.4, 0.2]):
         assert inner[5 + j] == pytest.approx(expected, abs=0.02)
@@ -120,11 +120,15 @@ def test_window_mask_statistics():
 
 
 @pytest.mark.parametrize("algorithm", ["skipgram", "cbow"])
-@pytest.mark.parametrize("window", [1, 3])
-def test_window_tables_match_the_definition(algorithm, window):
+@pytest.mark.parametrize("window, table", [(1, True), (3, True), (3, False)])
+def test_window_rows_match_the_definition(algorithm, window, table):
     """A centre's code row holds its context-slot mask (same document, within its shrunk
-    window, not itself), and skip-gram's pair count or CBOW's mean weights and validity."""
+    window, not itself), and skip-gram's pair count or CBOW's mean weights and validity;
+    from the table, or computed per batch where a huge window's table would not fit."""
     k, _, _ = make_kernel(algorithm, window=window)
+    assert k._window_table is not None
+    if not table:
+        k._window_table = None
     k.cfg.shrink_windows = True
     lengths = [1, 2, 7, 1, 12, 3]
     doc = torch.repeat_interleave(torch.arange(len(lengths)), torch.tensor(lengths))
@@ -133,7 +137,7 @@ def test_window_tables_match_the_definition(algorithm, window):
     codes = k._window_codes(limits)
     k.gen.set_state(gen_state)
     r = window - torch.randint(0, window, (len(doc),), generator=k.gen)    # the draws the codes used
-    rows = k._window_table[codes]
+    rows = k._window_rows(codes)
     width = 2 * window + 1
     for t in range(len(doc)):
         expected = torch.tensor([float(o != 0 and abs(o) <= r[t] and 0 <= t + o < len(doc) and doc[t + o] == doc[t])
@@ -145,6 +149,12 @@ def test_window_tables_match_the_definition(algorithm, window):
         else:
             torch.testing.assert_close(rows[t, width:2 * width], expected / max(float(count), 1.0))
             assert rows[t, 2 * width] == float(count > 0)
+
+
+def test_huge_windows_build_no_table():
+    k, _, _ = make_kernel("cbow", window=300)      # a table would hold 90601 x 1203 entries
+    assert k._window_table is None
+    assert make_kernel("cbow", window=100)[0]._window_table is not None
 
 
 def test_subsampling_keeps_words_at_their_probability():
