@@ -43,9 +43,13 @@ words/s of groups of 8, with WordSim353 / SimLex-999 / analogies of 0.333 /
 row then receives thousands of summed updates in one step and training
 diverges.)
 
-The scatter of the span's gradients (each output row gets contributions from
-up to ``2 * window`` centres) is an overlap-add, done as one batched matrix
-product over an unfolded view and a strided diagonal view of the weights.
+Weighted sums over windows (CBOW's context means, skip-gram's centre
+gradients) and the scatter of the span's gradients (each row gets contributions
+from up to ``2 * window`` centres: an overlap-add, whose weights are a strided
+diagonal view of the window weights) are both ``embedding_bag`` sums over the
+span's rows, with one bag of ``2w + 1`` consecutive positions per output row.
+On CPU that kernel is about 1.5x as fast as the equivalent batched product of
+(1, 2w+1) x (2w+1, d) matrices, whose per-matrix overhead dominates.
 
 Gradients of a batch are summed and applied with ``scatter_add_`` at the end
 of the batch, with the linearly decaying learning rate of word2vec. Sequential
@@ -131,6 +135,7 @@ class Word2VecKernel:
         self.neg_alias = torch.as_tensor(neg_alias[1], dtype=torch.int64, device=device)
         self._buffers = {}
         self._window_table = None
+        self._window_positions = None
         n_shapes = (config.window + 1) ** 2
         if n_shapes * (4 * config.window + 3) <= _TABLE_LIMIT:         # windows up to about 100
             self._window_table = self._window_rows(torch.arange(n_shapes, device=device))
@@ -201,6 +206,13 @@ class Word2VecKernel:
             buf = self._buffers[name] = self.w_in.new_zeros(max(rows, self.cfg.batch_size + 4 * self.cfg.window),
                                                             self.w_in.shape[1])
         return buf[:rows]
+
+    def _positions(self, rows):
+        """Rows ``p = 0 .. rows - 1`` of the window table ``[p, p + 1, ..., p + 2w]``, kept across batches."""
+        if self._window_positions is None or self._window_positions.shape[0] < rows:
+            self._window_positions = window_positions(max(rows, self.cfg.batch_size + 2 * self.cfg.window),
+                                                      2 * self.cfg.window + 1, self.device)
+        return self._window_positions[:rows]
 
     def _padded_rows(self, n):
         """An (n + 4w, d) buffer, reused across batches, whose first and last 2w rows are zero.
@@ -345,8 +357,10 @@ class Word2VecKernel:
         loss = neg_loss - (F.logsigmoid(scores) * mask).sum()
         # learning-rate-scaled derivatives of the log-likelihood w.r.t. the scores
         g_pos = torch.sigmoid(-scores) * mask * lr
-        g_h = (window_sum(e_win, g_pos) + neg_h) * self._damping(centres).unsqueeze(1)
-        self._scatter_add(self.w_out, span_ids, overlap_add_padded(h_pad, g_pos, w) * self._damping(span_ids).unsqueeze(1))
+        pos = self._positions(n + 2 * w)
+        g_h = (window_sum(e, g_pos, pos) + neg_h) * self._damping(centres).unsqueeze(1)
+        g_e = overlap_add_padded(h_pad, g_pos, w, pos)
+        self._scatter_add(self.w_out, span_ids, g_e * self._damping(span_ids).unsqueeze(1))
         self._scatter_add(self.w_out, negs, neg_u * self._damping(negs).unsqueeze(1))
         self._scatter_add(self.w_in, centres, g_h)
         return loss.double()
@@ -362,7 +376,8 @@ class Word2VecKernel:
         # (n + 2w, d) scratch rows, reused: the span's vectors, then each (n, d) step in turn
         scratch = self._buffer("scratch", n + 2 * w)
         e = torch.index_select(self.w_in, 0, span_ids, out=scratch)
-        h = window_sum(e.unfold(0, width, 1), mean_weights, out=self._buffer("hidden", n))   # context means
+        pos = self._positions(n + 2 * w)
+        h = window_sum(e, mean_weights, pos)                               # context means
         u_c = torch.index_select(self.w_out, 0, centres, out=self._buffer("centre", n))
         s_pos = torch.linalg.vecdot(h, u_c).unsqueeze(1)
         negs, neg_h, neg_u, neg_loss = self._negative_step(h, valid, lr, out=scratch[:n])
@@ -373,36 +388,41 @@ class Word2VecKernel:
         self._scatter_add(self.w_out, centres, torch.mul(g_pos, h, out=scratch[:n]))
         self._scatter_add(self.w_out, negs, neg_u)
         # word2vec adds the hidden error to every context word unscaled (cbow_mean=1)
-        self._scatter_add(self.w_in, span_ids, overlap_add_padded(g_h_pad, mask, w, out=scratch))
+        self._scatter_add(self.w_in, span_ids, overlap_add_padded(g_h_pad, mask, w, pos))
         return loss.double()
 
 
-def window_sum(x_win, weights, out=None):
-    """``out[t] = sum_j weights[t, j] * x_win[t, :, j]`` for an unfolded ``(n, d, width)`` view.
+def window_positions(rows, width, device=None):
+    """An int64 (rows, width) table whose row ``p`` is ``p, p + 1, ..., p + width - 1``."""
+    return torch.arange(rows + width - 1, device=device).unfold(0, width, 1).contiguous()
 
-    Written as ``(n, 1, width) @ (n, width, d)``: on CPU this orientation of the
-    batched product is about ten times faster than ``(n, d, width) @ (n, width, 1)``.
+
+def window_sum(x, weights, positions=None):
+    """``out[t] = sum_j weights[t, j] * x[t + j]`` for ``t < n``; ``weights`` is (n, width), x has n + width - 1 rows.
+
+    One ``embedding_bag`` sum whose bag ``t`` is rows ``t .. t + width - 1``
+    (``positions``, from ``window_positions``, may have more rows than needed).
     """
-    return torch.bmm(weights.unsqueeze(1), x_win.transpose(1, 2),
-                     out=None if out is None else out.unsqueeze(1)).squeeze(1)
+    n, width = weights.shape
+    if positions is None:
+        positions = window_positions(n, width, x.device)
+    return F.embedding_bag(positions[:n], x, per_sample_weights=weights.contiguous(), mode="sum")
 
 
 def overlap_add(x, weights, w):
     """``out[t + j] += weights[t, j] * x[t]`` for t < n, j <= 2w; out has n + 2w rows.
 
-    Done as one ``bmm``: row ``p`` of the result is the weighted sum of the
-    rows ``x[p - 2w .. p]`` (an unfolded view of zero-padded ``x``) with the
-    weights ``weights[p - 2w + i, 2w - i]`` (a strided view of the padded
-    weight matrix along its anti-diagonals).
+    Row ``p`` of the result is the weighted sum of the rows ``x[p - 2w .. p]``
+    (a window of zero-padded ``x``) with the weights ``weights[p - 2w + i, 2w - i]``
+    (a strided view of the padded weight matrix along its anti-diagonals).
     """
     return overlap_add_padded(F.pad(x, (0, 0, 2 * w, 2 * w)), weights, w)
 
 
-def overlap_add_padded(x_pad, weights, w, out=None):
+def overlap_add_padded(x_pad, weights, w, positions=None):
     """``overlap_add`` of ``x = x_pad[2w:-2w]``, whose 2w rows either side are zero."""
     n = x_pad.shape[0] - 4 * w
     width = 2 * w + 1
-    x_win = x_pad.unfold(0, width, 1)                                     # (n+2w, d, width)
-    w_pad = F.pad(weights, (0, 0, 2 * w, 2 * w)).contiguous()            # (n+4w, width)
+    w_pad = F.pad(weights, (0, 0, 2 * w, 2 * w))                          # (n+4w, width), contiguous
     diag = w_pad.as_strided((n + 2 * w, width), (width, width - 1), w_pad.storage_offset() + 2 * w)
-    return window_sum(x_win, diag.contiguous(), out=out)
+    return window_sum(x_pad, diag, positions)
