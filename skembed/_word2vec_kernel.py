@@ -208,11 +208,11 @@ class Word2VecKernel:
         return buf[:rows]
 
     def _positions(self, rows):
-        """Rows ``p = 0 .. rows - 1`` of the window table ``[p, p + 1, ..., p + 2w]``, kept across batches."""
-        if self._window_positions is None or self._window_positions.shape[0] < rows:
+        """``window_positions`` of at least ``rows`` bags of ``2w + 1`` rows, kept across batches."""
+        if self._window_positions is None or self._window_positions[1].shape[0] < rows:
             self._window_positions = window_positions(max(rows, self.cfg.batch_size + 2 * self.cfg.window),
                                                       2 * self.cfg.window + 1, self.device)
-        return self._window_positions[:rows]
+        return self._window_positions
 
     def _padded_rows(self, n):
         """An (n + 4w, d) buffer, reused across batches, whose first and last 2w rows are zero.
@@ -393,20 +393,25 @@ class Word2VecKernel:
 
 
 def window_positions(rows, width, device=None):
-    """An int64 (rows, width) table whose row ``p`` is ``p, p + 1, ..., p + width - 1``."""
-    return torch.arange(rows + width - 1, device=device).unfold(0, width, 1).contiguous()
+    """Bags ``p = 0 .. rows - 1`` of rows ``p .. p + width - 1``, as ``embedding_bag`` wants them.
+
+    Returns (flat indices, offsets): the ``rows * width`` indices, bag by bag,
+    and where each bag starts.
+    """
+    flat = torch.arange(rows + width - 1, device=device).unfold(0, width, 1).reshape(-1)
+    return flat, torch.arange(0, rows * width, width, device=device)
 
 
 def window_sum(x, weights, positions=None):
     """``out[t] = sum_j weights[t, j] * x[t + j]`` for ``t < n``; ``weights`` is (n, width), x has n + width - 1 rows.
 
     One ``embedding_bag`` sum whose bag ``t`` is rows ``t .. t + width - 1``
-    (``positions``, from ``window_positions``, may have more rows than needed).
+    (``positions``, from ``window_positions``, may hold more bags than needed).
     """
     n, width = weights.shape
-    if positions is None:
-        positions = window_positions(n, width, x.device)
-    return F.embedding_bag(positions[:n], x, per_sample_weights=weights.contiguous(), mode="sum")
+    flat, offsets = window_positions(n, width, x.device) if positions is None else positions
+    # torch.embedding_bag itself: F.embedding_bag would rebuild the offsets on every call
+    return torch.embedding_bag(x, flat[:n * width], offsets[:n], False, 0, False, weights.reshape(-1))[0]
 
 
 def overlap_add(x, weights, w):
