@@ -17,6 +17,10 @@ and its mask (with pair count or CBOW mean weights) is one row of a small table:
 per batch one gather replaces a dozen elementwise passes, each of which costs
 a few microseconds of dispatch on top of its work (about 3% of a step).
 
+Each torch call costs microseconds of dispatch whatever its size, so what can be
+drawn ahead is drawn for ``_CHUNK`` batches at once (window codes, negatives),
+and a batch's loss stays a tensor until the epoch ends.
+
 Negatives: each group of ``negative_group`` centres shares one draw of
 ``negative * negative_draws`` words from the unigram^0.75 distribution, each
 term weighted ``1 / negative_draws`` (Ji et al., 2016, share negatives across a
@@ -241,6 +245,7 @@ class Word2VecKernel:
         doc_all = torch.repeat_interleave(torch.arange(len(lengths), device=dev), lengths)
         n_raw = int(ids_all.shape[0])
         step = self._sg_step if cfg.algorithm == "skipgram" else self._cbow_step
+        neg_rows = -(-cfg.batch_size // cfg.negative_group)               # negative groups per batch
         history = []
         for _ in range(epochs):
             t0 = time.perf_counter()
@@ -248,25 +253,27 @@ class Word2VecKernel:
             ids_ext = self._padded(ids)
             limits = self._doc_limits(doc)
             n_kept = int(ids.shape[0])
-            loss = torch.zeros((), dtype=torch.float64, device=dev)
+            losses = []                                   # float32 per batch, summed in float64
             batches = range(0, n_kept, cfg.batch_size)
             for first in range(0, len(batches), _CHUNK):
-                # the windows of a chunk of batches are drawn at once
-                c0 = batches[first]
+                # the windows and negatives of a chunk of batches are drawn at once
+                chunk = batches[first:first + _CHUNK]
+                c0 = chunk[0]
                 codes = self._window_codes(limits[c0:c0 + _CHUNK * cfg.batch_size])
-                for start in batches[first:first + _CHUNK]:
+                negs = self._negatives(len(chunk) * neg_rows).view(len(chunk), -1)
+                for i, start in enumerate(chunk):
                     n = min(cfg.batch_size, n_kept - start)
                     # raw words this batch stands for, for the learning rate and progress
                     raw = n_raw * n / max(n_kept, 1)
                     progress = min(words_done / max(total_words, 1), 1.0)
                     lr = cfg.alpha - (cfg.alpha - cfg.min_alpha) * progress
-                    loss += step(ids_ext, codes[start - c0:start - c0 + n], start, n, lr)
+                    losses.append(step(ids_ext, codes[start - c0:start - c0 + n], start, n, lr, negs[i]))
                     words_done += raw
                     if on_batch is not None:
                         on_batch(raw)
             if n_kept == 0:
                 words_done += n_raw
-            loss = float(loss)
+            loss = float(torch.stack(losses).double().sum()) if losses else 0.0
             if not math.isfinite(loss) or not bool(torch.isfinite(self.w_in).all()):
                 raise FloatingPointError(
                     "word2vec training diverged (non-finite loss or vectors); use a smaller batch_size "
@@ -298,7 +305,7 @@ class Word2VecKernel:
         counts = torch.bincount(rows, minlength=0).to(self.w_in.dtype)
         return (cap / counts[rows]).clamp(max=1.0)
 
-    def _negative_step(self, h, weight, lr, out=None):
+    def _negative_step(self, h, weight, lr, negs=None, out=None):
         """Negative sampling for centres ``h`` (n, d), one draw per group of centres.
 
         The ``n`` centres form ``m = ceil(n / negative_group)`` groups, of
@@ -308,8 +315,9 @@ class Word2VecKernel:
         ``1 / negative_draws``), so scores and gradients are batched
         (G, d) x (d, k) products.
         ``weight`` (n, 1) scales each centre's term (its number of pairs in
-        skip-gram, 1 or 0 in CBOW). Returns the drawn ids, the gradient step
-        for ``h``, the step for the drawn rows and the loss term.
+        skip-gram, 1 or 0 in CBOW). ``negs`` holds at least ``m`` groups'
+        draws (None: drawn here). Returns the drawn ids, the gradient step for
+        ``h``, the step for the drawn rows and the loss term.
         """
         n, d = h.shape
         g = self.cfg.negative_group
@@ -322,11 +330,13 @@ class Word2VecKernel:
             hg, wg = hp.view(g, m, d).transpose(0, 1), wp.view(g, m, 1).transpose(0, 1)   # (m, g, .)
         else:
             hg, wg = hp.view(m, g, d), wp.view(m, g, 1)                     # consecutive centres
-        wg = wg / self.cfg.negative_draws
-        negs = self._negatives(m)
+        if self.cfg.negative_draws != 1:
+            wg = wg / self.cfg.negative_draws
+        k = self.cfg.negative * self.cfg.negative_draws
+        negs = self._negatives(m) if negs is None else negs[:m * k]
         u = self.w_out.index_select(0, negs).view(m, -1, d)                # (m, k, d)
         s_neg = torch.bmm(hg, u.transpose(1, 2))                            # (m, g, k)
-        loss = (F.logsigmoid(-s_neg) * wg).sum()
+        loss = (F.softplus(s_neg) * wg).sum()                              # -log sigmoid(-s)
         g_neg = torch.sigmoid(s_neg) * (wg * -lr)
         if out is not None and not pad and not self.cfg.spread_groups:
             step_h = torch.bmm(g_neg, u, out=out.view(m, g, d)).view(n, d)
@@ -336,12 +346,14 @@ class Word2VecKernel:
                 step_h = step_h.transpose(0, 1)                             # back in centre order (a copy)
             step_h = step_h.reshape(m * g, d)[:n]
         step_u = torch.bmm(g_neg.transpose(1, 2), hg).view(-1, d)          # (m * k, d)
-        return negs, step_h, step_u, -loss
+        return negs, step_h, step_u, loss
 
-    def _sg_step(self, ids_ext, codes, start, n, lr):
+    def _sg_step(self, ids_ext, codes, start, n, lr, negs=None):
         """Skip-gram: the centre's input vector predicts each context's output vector.
 
-        ``codes`` are the window shape codes of centres ``start .. start + n``.
+        ``codes`` are the window shape codes of centres ``start .. start + n``;
+        ``negs`` the batch's negative draws (None: drawn here). Returns the
+        batch's loss (a float32 scalar tensor).
         """
         w = self.cfg.window
         span_ids = ids_ext[start:start + n + 2 * w]
@@ -353,7 +365,7 @@ class Word2VecKernel:
         e = self.w_out.index_select(0, span_ids)                          # (n+2w, d)
         e_win = e.unfold(0, 2 * w + 1, 1)                                 # (n, d, 2w+1) view
         scores = torch.bmm(h.unsqueeze(1), e_win).squeeze(1)              # (n, 2w+1)
-        negs, neg_h, neg_u, neg_loss = self._negative_step(h, n_pairs, lr)
+        negs, neg_h, neg_u, neg_loss = self._negative_step(h, n_pairs, lr, negs)
         loss = neg_loss - (F.logsigmoid(scores) * mask).sum()
         # learning-rate-scaled derivatives of the log-likelihood w.r.t. the scores
         g_pos = torch.sigmoid(-scores) * mask * lr
@@ -363,9 +375,9 @@ class Word2VecKernel:
         self._scatter_add(self.w_out, span_ids, g_e * self._damping(span_ids).unsqueeze(1))
         self._scatter_add(self.w_out, negs, neg_u * self._damping(negs).unsqueeze(1))
         self._scatter_add(self.w_in, centres, g_h)
-        return loss.double()
+        return loss
 
-    def _cbow_step(self, ids_ext, codes, start, n, lr):
+    def _cbow_step(self, ids_ext, codes, start, n, lr, negs=None):
         """CBOW: the mean of the context input vectors predicts the centre's output vector."""
         w = self.cfg.window
         width = 2 * w + 1
@@ -380,7 +392,7 @@ class Word2VecKernel:
         h = window_sum(e, mean_weights, pos)                               # context means
         u_c = torch.index_select(self.w_out, 0, centres, out=self._buffer("centre", n))
         s_pos = torch.linalg.vecdot(h, u_c).unsqueeze(1)
-        negs, neg_h, neg_u, neg_loss = self._negative_step(h, valid, lr, out=scratch[:n])
+        negs, neg_h, neg_u, neg_loss = self._negative_step(h, valid, lr, negs, out=scratch[:n])
         loss = neg_loss - (F.logsigmoid(s_pos) * valid).sum()
         g_pos = torch.sigmoid(-s_pos) * valid * lr                        # (n, 1)
         g_h_pad = self._padded_rows(n)
@@ -389,7 +401,7 @@ class Word2VecKernel:
         self._scatter_add(self.w_out, negs, neg_u)
         # word2vec adds the hidden error to every context word unscaled (cbow_mean=1)
         self._scatter_add(self.w_in, span_ids, overlap_add_padded(g_h_pad, mask, w, pos))
-        return loss.double()
+        return loss
 
 
 def window_positions(rows, width, device=None):

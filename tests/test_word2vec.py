@@ -86,6 +86,28 @@ def test_one_step_equals_gradient_descent_on_the_explicit_loss(algorithm, group,
     np.testing.assert_allclose(k.w_out.numpy(), w_out - lr * b.grad.numpy(), atol=1e-6)
 
 
+@pytest.mark.parametrize("algorithm", ["skipgram", "cbow"])
+def test_each_batch_of_a_chunk_uses_its_own_row_of_the_chunks_negative_draws(algorithm, monkeypatch):
+    """train() draws a chunk's negatives at once: batch i uses row i, a short last
+    batch the first of its row's groups, and no draw is used twice."""
+    k, _, _ = make_kernel(algorithm, group=2, draws=2)
+    k.cfg.batch_size = 4
+    drawn, used = [], []
+    draw, negative_step = k._negatives, k._negative_step
+    monkeypatch.setattr(k, "_negatives", lambda m: drawn.append(draw(m)) or drawn[-1])
+
+    def recording_step(*args, **kwargs):
+        out = negative_step(*args, **kwargs)
+        used.append(out[0])
+        return out
+    monkeypatch.setattr(k, "_negative_step", recording_step)
+    k.train(np.arange(10) % 7, np.array([0, 6, 10]), epochs=1, total_words=10, words_done=0)
+    # 10 tokens (all kept) in batches of 4, 4 and 2: 2, 2 and 1 groups of 2 x 2 draws
+    assert len(drawn) == 1 and drawn[0].shape == (3 * 2 * 4,)
+    rows = drawn[0].view(3, 8)
+    assert [u.tolist() for u in used] == [rows[0].tolist(), rows[1].tolist(), rows[2, :4].tolist()]
+
+
 def test_window_helpers_against_loops():
     rng = np.random.default_rng(0)
     x = torch.tensor(rng.normal(size=(6, 3)), dtype=torch.float32)
