@@ -138,7 +138,7 @@ class Word2VecVectorizer(BaseEmbeddingVectorizer):
             batch_size=self.batch_size or _DEFAULT_BATCH[self.algorithm],
             negative_group=_NEGATIVE_SHARING[self.algorithm][0],
             negative_draws=_NEGATIVE_SHARING[self.algorithm][1],
-            spread_groups=self.algorithm == "skipgram")
+            spread_groups=True)
 
     def _train(self, vocab, corpus, epochs, w_in=None, w_out=None):
         with torch_context(self.n_jobs, self.device, self.random_state) as (device, seed):
