@@ -397,7 +397,7 @@ class Word2VecKernel:
         pos = self._positions(n + 2 * w)
         h = window_sum(e, mean_weights, pos)                               # context means
         u_c = torch.index_select(self.w_out, 0, centres, out=self._buffer("centre", n))
-        s_pos = torch.linalg.vecdot(h, u_c).unsqueeze(1)
+        s_pos = torch.mul(h, u_c, out=scratch[:n]).sum(1, keepdim=True)   # (the span's rows are consumed)
         negs, neg_h, neg_u, neg_loss = self._negative_step(h, valid, lr, negs, out=scratch[:n])
         loss = neg_loss - (F.logsigmoid(s_pos) * valid).sum()
         g_pos = torch.sigmoid(-s_pos) * valid * lr                        # (n, 1)
