@@ -147,9 +147,13 @@ class Word2VecKernel:
             self._window_table = self._window_rows(torch.arange(n_shapes, device=device))
 
     # ------------------------------------------------------------------ helpers
-    def _subsample(self, ids, doc):
-        keep = torch.rand(ids.shape[0], generator=self.gen, device=self.device) < self.keep_prob[ids]
-        return ids[keep], doc[keep]
+    def _subsample(self, ids, doc, keep_prob=None):
+        """Kept tokens and their documents; ``keep_prob``: per token (default: looked up per word)."""
+        if keep_prob is None:
+            keep_prob = self.keep_prob[ids]
+        keep = torch.rand(ids.shape[0], generator=self.gen, device=self.device) < keep_prob
+        kept = keep.nonzero().squeeze(1)                                   # (one pass, not one per array)
+        return ids.index_select(0, kept), doc.index_select(0, kept)
 
     def _padded(self, ids):
         pad = torch.zeros(self.cfg.window, dtype=ids.dtype, device=self.device)
@@ -181,25 +185,24 @@ class Word2VecKernel:
         return torch.cat([mask, mask / count.clamp(min=1), (count > 0).to(count.dtype)], 1)
 
     def _doc_limits(self, doc):
-        """Per kept token, ``min(w, slots to its document's start) * (w + 1) + min(w, slots to its end)``."""
+        """Per kept token (document ids ``doc``, sorted), ``min(w, slots to its document's
+        start)`` and ``min(w, slots to its end)``: an int32 (2, n) array."""
         w = self.cfg.window
-        lengths = torch.bincount(doc)
-        first = torch.cumsum(lengths, 0) - lengths
-        pos = torch.arange(doc.shape[0], device=self.device) - first[doc]
-        left = pos.clamp(max=w)
-        right = (lengths[doc] - 1 - pos).clamp(max=w)
-        return (left * (w + 1) + right).to(torch.int32)
+        doc = doc.int()
+        lengths = torch.bincount(doc).int()
+        first = torch.cumsum(lengths, 0, dtype=torch.int32) - lengths
+        pos = torch.arange(doc.shape[0], dtype=torch.int32, device=self.device) - first[doc]
+        return torch.stack([pos, lengths[doc] - 1 - pos]).clamp_(max=w)
 
     def _window_codes(self, limits):
-        """Shape codes (int64) of centres with document limits ``limits``: draws their shrunk windows."""
+        """Shape codes (int32) of centres with document limits ``limits``: draws their shrunk windows."""
         w = self.cfg.window
-        limits = limits.long()
-        left, right = limits // (w + 1), limits % (w + 1)
+        left, right = limits[0], limits[1]
         if self.cfg.shrink_windows:
             # word2vec's reduced window: r = w - b, b uniform in [0, w)
-            r = w - torch.randint(0, w, limits.shape, generator=self.gen, device=self.device)
+            r = w - torch.randint(0, w, left.shape, generator=self.gen, device=self.device, dtype=torch.int32)
             left, right = torch.minimum(left, r), torch.minimum(right, r)
-        return left * (w + 1) + right
+        return (left * (w + 1)).add_(right)
 
     def _buffer(self, name, rows):
         """``rows`` rows of a named (batch_size + 4w, d) scratch matrix kept across batches.
@@ -247,14 +250,15 @@ class Word2VecKernel:
         dev = self.device
         ids_all = torch.as_tensor(corpus_ids, dtype=torch.int64, device=dev)
         lengths = torch.as_tensor(np.diff(corpus_offsets), dtype=torch.int64, device=dev)
-        doc_all = torch.repeat_interleave(torch.arange(len(lengths), device=dev), lengths)
+        doc_all = torch.repeat_interleave(torch.arange(len(lengths), dtype=torch.int32, device=dev), lengths)
+        keep_prob = self.keep_prob[ids_all]                               # per token, looked up once
         n_raw = int(ids_all.shape[0])
         step = self._sg_step if cfg.algorithm == "skipgram" else self._cbow_step
         neg_rows = -(-cfg.batch_size // cfg.negative_group)               # negative groups per batch
         history = []
         for _ in range(epochs):
             t0 = time.perf_counter()
-            ids, doc = self._subsample(ids_all, doc_all)
+            ids, doc = self._subsample(ids_all, doc_all, keep_prob)
             ids_ext = self._padded(ids)
             limits = self._doc_limits(doc)
             n_kept = int(ids.shape[0])
@@ -264,7 +268,7 @@ class Word2VecKernel:
                 # the windows and negatives of a chunk of batches are drawn at once
                 chunk = batches[first:first + _CHUNK]
                 c0 = chunk[0]
-                codes = self._window_codes(limits[c0:c0 + _CHUNK * cfg.batch_size])
+                codes = self._window_codes(limits[:, c0:c0 + _CHUNK * cfg.batch_size])
                 negs = self._negatives(len(chunk) * neg_rows).view(len(chunk), -1)
                 for i, start in enumerate(chunk):
                     n = min(cfg.batch_size, n_kept - start)
