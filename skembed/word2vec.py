@@ -15,7 +15,7 @@ __all__ = ["Word2VecVectorizer"]
 
 _DEFAULT_BATCH = {"skipgram": 2048, "cbow": 4096}
 # (centres per shared negative draw, draws per group): see skembed._word2vec_kernel
-_NEGATIVE_SHARING = {"skipgram": (8, 2), "cbow": (16, 1)}
+_NEGATIVE_SHARING = {"skipgram": (8, 2), "cbow": (32, 1)}
 
 
 class Word2VecVectorizer(BaseEmbeddingVectorizer):

@@ -329,8 +329,8 @@ def test_a_short_batch_after_a_full_one_sees_no_stale_rows(algorithm):
 
 def test_negative_groups_per_algorithm():
     """Both algorithms spread their negative groups over the batch (consecutive centres
-    share a topic): skip-gram in groups of 8 with two draws, CBOW in groups of 16."""
+    share a topic): skip-gram in groups of 8 with two draws, CBOW in groups of 32."""
     sg = Word2VecVectorizer(algorithm="skipgram")._config()
     cbow = Word2VecVectorizer(algorithm="cbow")._config()
     assert sg.spread_groups and (sg.negative_group, sg.negative_draws) == (8, 2)
-    assert cbow.spread_groups and (cbow.negative_group, cbow.negative_draws) == (16, 1)
+    assert cbow.spread_groups and (cbow.negative_group, cbow.negative_draws) == (32, 1)
