@@ -327,7 +327,7 @@ class Word2VecKernel:
         ``1 / negative_draws``), so scores and gradients are batched
         (G, d) x (d, k) products.
         ``weight`` (n, 1) scales each centre's term (its number of pairs in
-        skip-gram, 1 or 0 in CBOW). ``negs`` holds at least ``m`` groups'
+        skip-gram; None: 1 for every centre). ``negs`` holds at least ``m`` groups'
         draws (None: drawn here). Returns the drawn ids, the gradient step for
         ``h`` (in centre order: (n, d), or a (g, m, d) view when written into
         ``out`` with spread groups), the step for the drawn rows and the loss term.
@@ -336,21 +336,30 @@ class Word2VecKernel:
         g = self.cfg.negative_group
         m = -(-n // g)
         pad = m * g - n
-        hp = F.pad(h, (0, 0, 0, pad)) if pad else h                        # (F.pad always copies)
-        wp = F.pad(weight, (0, 0, 0, pad)) if pad else weight
-        if self.cfg.spread_groups:
-            # group k holds centres k, k + m, k + 2m, ...: a strided view, read in place by bmm
-            hg, wg = hp.view(g, m, d).transpose(0, 1), wp.view(g, m, 1).transpose(0, 1)   # (m, g, .)
-        else:
-            hg, wg = hp.view(m, g, d), wp.view(m, g, 1)                     # consecutive centres
-        if self.cfg.negative_draws != 1:
-            wg = wg / self.cfg.negative_draws
+        spread = self.cfg.spread_groups
+
+        def grouped(x):
+            x = F.pad(x, (0, 0, 0, pad)) if pad else x                     # (F.pad always copies)
+            if spread:
+                # group k holds centres k, k + m, k + 2m, ...: a strided view, read in place by bmm
+                return x.view(g, m, x.shape[1]).transpose(0, 1)            # (m, g, .)
+            return x.view(m, g, x.shape[1])                                 # consecutive centres
+
+        hg = grouped(h)
         k = self.cfg.negative * self.cfg.negative_draws
         negs = self._negatives(m) if negs is None else negs[:m * k]
         u = torch.index_select(self.w_out, 0, negs, out=self._buffer("negatives", m * k)).view(m, k, d)
         s_neg = torch.bmm(hg, u.transpose(1, 2))                            # (m, g, k)
-        loss = -(F.logsigmoid(-s_neg) * wg).sum()                         # (softplus is slower here)
-        g_neg = torch.sigmoid(s_neg) * (wg * -lr)
+        if weight is None:
+            # unit weights (CBOW): cheaper scalar products; a pad row (h = 0) adds k terms of log 2
+            loss = (F.logsigmoid(-s_neg).sum() + pad * k * math.log(2)) / -self.cfg.negative_draws
+            g_neg = torch.sigmoid(s_neg).mul_(-lr / self.cfg.negative_draws)
+        else:
+            wg = grouped(weight)
+            if self.cfg.negative_draws != 1:
+                wg = wg / self.cfg.negative_draws
+            loss = -(F.logsigmoid(-s_neg) * wg).sum()                     # (softplus is slower here)
+            g_neg = torch.sigmoid(s_neg) * (wg * -lr)
         if out is not None and not pad:
             # written into ``out`` in group order; with spread groups the returned
             # (g, m, d) view reads it in centre order, for an elementwise consumer (no copy)
@@ -409,9 +418,13 @@ class Word2VecKernel:
         h = window_sum(e, mean_weights, pos)                               # context means
         u_c = torch.index_select(self.w_out, 0, centres, out=self._buffer("centre", n))
         s_pos = torch.mul(h, u_c, out=scratch[:n]).sum(1, keepdim=True)   # (the span's rows are consumed)
-        negs, neg_h, neg_u, neg_loss = self._negative_step(h, valid, lr, negs, out=scratch[:n])
-        loss = neg_loss - (F.logsigmoid(s_pos) * valid).sum()
-        g_pos = torch.sigmoid(-s_pos) * valid * lr                        # (n, 1)
+        # A centre with no context (a one-word document) has h = 0: its scores are 0 and its
+        # updates vanish (h is 0, its context mask is empty), so only the loss must leave out
+        # its 1 + k terms of log 2 each; nothing else needs weighting by ``valid``.
+        negs, neg_h, neg_u, neg_loss = self._negative_step(h, None, lr, negs, out=scratch[:n])
+        no_context = n - valid.sum()
+        loss = neg_loss - F.logsigmoid(s_pos).sum() - no_context * ((1 + self.cfg.negative) * math.log(2))
+        g_pos = torch.sigmoid(-s_pos).mul_(lr)                             # (n, 1)
         g_h_pad = self._padded_rows(n)
         shape = neg_h.shape                                                # (n, d) or (g, m, d)
         torch.addcmul(neg_h, g_pos.view(*shape[:-1], 1), u_c.view(shape), out=g_h_pad[2 * w:2 * w + n].view(shape))

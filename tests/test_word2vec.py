@@ -59,14 +59,17 @@ def explicit_loss(algorithm, w_in, w_out, ids, doc, window, negs, neg_weight=1.0
 
 @pytest.mark.parametrize("group, n_draws, spread", [(1, 1, False), (3, 1, False), (3, 2, False), (4, 2, False),
                                                     (3, 1, True), (4, 2, True)])
+@pytest.mark.parametrize("one_word_doc", [False, True])
 @pytest.mark.parametrize("algorithm", ["skipgram", "cbow"])
-def test_one_step_equals_gradient_descent_on_the_explicit_loss(algorithm, group, n_draws, spread, monkeypatch):
+def test_one_step_equals_gradient_descent_on_the_explicit_loss(algorithm, group, n_draws, spread, one_word_doc,
+                                                               monkeypatch):
     """Centres in one group share one draw of ``n_draws * negative`` words, each
     weighted ``1 / n_draws``. Groups are consecutive centres, or with
     ``spread_groups`` the n centres form ceil(n / group) groups of centres that
-    far apart (9 centres in groups of 3: 0, 3, 6 / 1, 4, 7 / 2, 5, 8)."""
-    ids = np.array([0, 1, 2, 3, 1, 4, 5, 6, 2], dtype=np.int64)
-    doc = np.array([0, 0, 0, 0, 0, 1, 1, 1, 1])
+    far apart (9 centres in groups of 3: 0, 3, 6 / 1, 4, 7 / 2, 5, 8). A
+    one-word document's centre has no context: no loss term, no update."""
+    ids = np.array([0, 1, 2, 3, 1, 4, 5, 6, 2] + [3] * one_word_doc, dtype=np.int64)
+    doc = np.array([0, 0, 0, 0, 0, 1, 1, 1, 1] + [2] * one_word_doc)
     k, w_in, w_out = make_kernel(algorithm, group=group, draws=n_draws, spread=spread)
     draws = torch.tensor(np.random.default_rng(1).integers(0, 7, size=(len(ids), 2 * n_draws)))
     monkeypatch.setattr(k, "_negatives", lambda m: draws[:m].reshape(-1))
