@@ -417,7 +417,7 @@ class Word2VecKernel:
         pos = self._positions(n + 2 * w)
         h = window_sum(e, mean_weights, pos)                               # context means
         u_c = torch.index_select(self.w_out, 0, centres, out=self._buffer("centre", n))
-        s_pos = torch.mul(h, u_c, out=scratch[:n]).sum(1, keepdim=True)   # (the span's rows are consumed)
+        s_pos = torch.bmm(h.unsqueeze(1), u_c.unsqueeze(2)).view(n, 1)      # one pass, no (n, d) product
         # A centre with no context (a one-word document) has h = 0: its scores are 0 and its
         # updates vanish (h is 0, its context mask is empty), so only the loss must leave out
         # its 1 + k terms of log 2 each; nothing else needs weighting by ``valid``.
@@ -428,7 +428,7 @@ class Word2VecKernel:
         g_h_pad = self._padded_rows(n)
         shape = neg_h.shape                                                # (n, d) or (g, m, d)
         torch.addcmul(neg_h, g_pos.view(*shape[:-1], 1), u_c.view(shape), out=g_h_pad[2 * w:2 * w + n].view(shape))
-        self._scatter_add(self.w_out, centres, torch.mul(g_pos, h, out=scratch[:n]))
+        self._scatter_add(self.w_out, centres, h.mul_(g_pos))               # (h is not needed after this)
         self._scatter_add(self.w_out, negs, neg_u)
         # word2vec adds the hidden error to every context word unscaled (cbow_mean=1)
         self._scatter_add(self.w_in, span_ids, overlap_add_padded(g_h_pad, mask, w, pos))
