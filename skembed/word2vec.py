@@ -13,7 +13,7 @@ from .vectors import WordVectors
 
 __all__ = ["Word2VecVectorizer"]
 
-_DEFAULT_BATCH = {"skipgram": 2048, "cbow": 4096}
+_DEFAULT_BATCH = {"skipgram": 2048, "cbow": 6144}
 # (centres per shared negative draw, draws per group): see skembed._word2vec_kernel
 _NEGATIVE_SHARING = {"skipgram": (8, 2), "cbow": (32, 1)}
 
@@ -48,7 +48,7 @@ class Word2VecVectorizer(BaseEmbeddingVectorizer):
     shrink_windows : bool, default=True
         Draw each centre's effective window uniformly from ``1..window``.
     batch_size : int or None, default=None
-        Centre words per training step (None: 2048 for skip-gram, 4096 for CBOW).
+        Centre words per training step (None: 2048 for skip-gram, 6144 for CBOW).
         Larger batches are faster but sum more stale updates per step; see
         ``benchmarks/bench_word2vec.py``.
     pooling : {"mean", "sum", "max", "mean_max", "tfidf", "sif"}, default="mean"
