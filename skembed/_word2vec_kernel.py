@@ -15,7 +15,7 @@ pair. Window offsets are masked by the centre's shrunk window (``b`` uniform in
 on how far the window reaches left and right, so each centre gets a shape code
 and its mask (with pair count or CBOW mean weights) is one row of a small table:
 per batch one gather replaces a dozen elementwise passes, each of which costs
-a few microseconds of dispatch on top of its work (about 3% of a step).
+a few microseconds of dispatch on top of its work.
 
 Each torch call costs microseconds of dispatch whatever its size, so what can be
 drawn ahead is drawn for ``_CHUNK`` batches at once (window codes, negatives),
@@ -28,29 +28,41 @@ window the same way), so scores and gradients are batched (group x d) @
 (d x draws) products instead of per-pair gathers. In skip-gram a centre's
 negative term is weighted by its number of context pairs, so that the expected
 gradient equals word2vec's ``negative`` draws per pair; CBOW predicts once per
-centre, as word2vec does.
+centre, as word2vec does. The expectation is word2vec's whatever the sharing;
+the variance is not: word2vec gives a skip-gram centre ``negative`` fresh words
+for each of its pairs, so a centre that sees fewer distinct negatives than that
+learns from a noisier estimate (analogy accuracy is what suffers first). The
+estimator therefore lets skip-gram groups share many draws (about as many
+distinct words per centre as word2vec's pairs give it), which also means fewer
+gathered rows per batch than small groups with few draws.
 
 Both algorithms spread each group over the batch (``spread_groups``: of ``n``
 centres, group ``k`` holds centres ``k, k + m, k + 2m, ...`` with
-``m = n / negative_group``). Consecutive centres share a topic, so a shared draw
-pushes related words the same way: correlated noise that made them more alike.
-Spread groups raised SimLex-999 from 0.192 to 0.199 (means of 9 seeds on
-enwiki_small x4; gensim 0.202) at about the same speed. Skip-gram uses groups
-of 8 with two draws' worth of negatives: each centre's pair-weighted negative
-term is averaged over twice as many words as with one draw, which lowers its
-variance.
-CBOW spreads groups of 32 centres with one draw the same way. Its hidden-layer
-gradient comes back from the batched product in group order; it is read through
-a transposed view by the one elementwise op that consumes it, so spreading
-costs no copy (step-interleaved A/B: 0.99x-1.00x of consecutive groups). Spread
-groups raised CBOW's analogy accuracy from 0.015 to 0.020 (groups of 16, means
-of 6 seeds; gensim 0.022 and 0.023 in the same runs). With spread groups, 32
-centres per draw keep that quality (WordSim353 / SimLex-999 / analogies +0.009 /
-+0.011 / -0.003 against gensim over 6 seeds) and run 3-5% faster than 16 (half
-the negative rows to gather and scatter, half the batched products); with
-consecutive groups, 32 had cost 0.010 of analogy accuracy. (One draw shared by
-a whole batch was tried first: each drawn row then receives thousands of summed
-updates in one step and training diverges.)
+``m = n / negative_group``). Consecutive centres share a topic, so a shared
+draw would push related words the same way: correlated noise that makes them
+more alike. CBOW's hidden-layer gradient comes back from the batched product in
+group order; it is read through a transposed view by the one elementwise op
+that consumes it, so spreading costs no copy. (One draw shared by a whole batch
+is unstable: each drawn row then receives thousands of summed updates in one
+step.)
+
+Pieces in random order (``shuffle_piece``): a batch sums its updates from the
+values before the batch, where word2vec applies each pair's update before the
+next. That is harmless while a row's updates in one batch are few and point in
+different directions, and harmful when they are many and alike: the sum
+overshoots where the sequential updates would have saturated, the overshoot
+feeds back through the rows it pairs with, and the vectors blow up. How many
+alike updates a row collects depends on the corpus *order*, not on its word
+frequencies: a batch of consecutive positions covers hundreds of neighbouring
+short documents, and corpora are often sorted (a dictionary's glosses of one
+lemma's senses in a row, a crawl by site, a log by day), so a word that is rare
+overall can fill a batch. Each epoch therefore visits the kept tokens in
+pieces of at most ``shuffle_piece`` tokens of one document, in a new random
+order: a batch then mixes pieces from all over the corpus, and a row's summed
+updates come from unrelated places, as its corpus frequency predicts. Pieces
+keep their inner order, so windows stay views of one span; a window stops at a
+piece's edge as at a document's (pairs across the cut of a long document are
+lost: about ``(window + 1) / (2 * shuffle_piece)`` of them).
 
 Weighted sums over windows (CBOW's context means, skip-gram's centre
 gradients) and the scatter of the span's gradients (each row gets contributions
@@ -61,12 +73,10 @@ On CPU that kernel is about 1.5x as fast as the equivalent batched product of
 (1, 2w+1) x (2w+1, d) matrices, whose per-matrix overhead dominates.
 
 Gradients of a batch are summed and applied with ``scatter_add_`` at the end
-of the batch, with the linearly decaying learning rate of word2vec. Sequential
-word2vec updates of a frequent row saturate as the row moves; a batch sums them
-from stale values, which overshoots. In skip-gram, where a frequent word collects
-dozens of contributions per batch, each row's summed weight is therefore capped
-at ``row_update_cap`` occurrences (rows seen fewer times, the vast majority, are
-untouched).
+of the batch, with the linearly decaying learning rate of word2vec. In skip-gram,
+where even in shuffled batches a frequent word collects dozens of contributions
+per batch, each row's summed weight is capped at ``row_update_cap`` occurrences
+(rows seen fewer times, the vast majority, are untouched).
 """
 
 from __future__ import annotations
@@ -99,6 +109,7 @@ class Word2VecConfig:
     negative_group: int = 4
     negative_draws: int = 1
     spread_groups: bool = False
+    shuffle_piece: int = 0
 
 
 @dataclass
@@ -158,6 +169,34 @@ class Word2VecKernel:
         kept = keep.nonzero().squeeze(1)                                   # (one pass, not one per array)
         return ids.index_select(0, kept), doc.index_select(0, kept)
 
+    def _shuffle_pieces(self, ids, doc):
+        """The kept tokens with their pieces in a random order, and each token's piece.
+
+        A piece is a run of at most ``shuffle_piece`` kept tokens of one
+        document (0: no shuffling). Pieces keep their inner order; the returned
+        piece ids (int32, sorted) take the place of document ids, so windows
+        stop at piece edges. See the module docstring for why.
+        """
+        size = self.cfg.shuffle_piece
+        if not size or ids.shape[0] == 0:
+            return ids, doc
+        dev = self.device
+        lengths = torch.bincount(doc)
+        lengths = lengths[lengths > 0]
+        n_pieces = -(-lengths // size)                                   # pieces per document
+        piece_len = torch.full((int(n_pieces.sum()),), size, dtype=torch.int64, device=dev)
+        last = torch.cumsum(n_pieces, 0) - 1
+        piece_len[last] = lengths - (n_pieces - 1) * size                # each document's last piece
+        starts = torch.cumsum(piece_len, 0) - piece_len
+        order = torch.randperm(piece_len.shape[0], generator=self.gen, device=dev)
+        new_len = piece_len[order]
+        new_start = torch.cumsum(new_len, 0) - new_len
+        # token t of the shuffled stream is old token t - new_start[p] + starts[order[p]]
+        shift = torch.repeat_interleave(starts[order] - new_start, new_len)
+        src = torch.arange(ids.shape[0], device=dev).add_(shift)
+        piece = torch.repeat_interleave(torch.arange(new_len.shape[0], dtype=torch.int32, device=dev), new_len)
+        return ids.index_select(0, src), piece
+
     def _padded(self, ids):
         pad = torch.zeros(self.cfg.window, dtype=ids.dtype, device=self.device)
         return torch.cat([pad, ids, pad])
@@ -211,12 +250,7 @@ class Word2VecKernel:
         """``rows`` rows of a named (batch_size + 4w, d) scratch matrix kept across batches.
 
         Reusing the same memory batch after batch, instead of fresh tensors,
-        keeps the step's footprint small and in cache: each (n, d) temporary a
-        CBOW step no longer allocates (the positive scores' product, the drawn
-        negatives' rows and their steps) read 1.5-5% in a step-interleaved A/B,
-        a test that runs two kernels in one process and so favours the smaller
-        footprint; in separate processes the gains are smaller and within the
-        noise one by one. A new matrix starts zeroed.
+        keeps the step's footprint small and in cache. A new matrix starts zeroed.
         """
         buf = self._buffers.get(name)
         if buf is None or buf.shape[0] < rows:
@@ -263,7 +297,7 @@ class Word2VecKernel:
         history = []
         for _ in range(epochs):
             t0 = time.perf_counter()
-            ids, doc = self._subsample(ids_all, doc_all, keep_prob)
+            ids, doc = self._shuffle_pieces(*self._subsample(ids_all, doc_all, keep_prob))
             ids_ext = self._padded(ids)
             limits = self._doc_limits(doc)
             n_kept = int(ids.shape[0])

@@ -15,7 +15,9 @@ __all__ = ["Word2VecVectorizer"]
 
 _DEFAULT_BATCH = {"skipgram": 2048, "cbow": 6144}
 # (centres per shared negative draw, draws per group): see skembed._word2vec_kernel
-_NEGATIVE_SHARING = {"skipgram": (8, 2), "cbow": (32, 1)}
+_NEGATIVE_SHARING = {"skipgram": (64, 12), "cbow": (32, 1)}
+# kept tokens per piece of a document visited in random order: see skembed._word2vec_kernel
+_SHUFFLE_PIECE = 1024
 
 
 class Word2VecVectorizer(BaseEmbeddingVectorizer):
@@ -138,7 +140,7 @@ class Word2VecVectorizer(BaseEmbeddingVectorizer):
             batch_size=self.batch_size or _DEFAULT_BATCH[self.algorithm],
             negative_group=_NEGATIVE_SHARING[self.algorithm][0],
             negative_draws=_NEGATIVE_SHARING[self.algorithm][1],
-            spread_groups=True)
+            spread_groups=True, shuffle_piece=_SHUFFLE_PIECE)
 
     def _train(self, vocab, corpus, epochs, w_in=None, w_out=None):
         with torch_context(self.n_jobs, self.device, self.random_state) as (device, seed):

@@ -35,3 +35,11 @@ def toy_corpus():
         rng.shuffle(words)
         docs.append(" ".join(words))
     return docs
+
+
+@pytest.fixture(scope="session")
+def gloss_docs(shared_data):
+    """The WordNet glosses (1.76M tokens), in file order: short documents sorted as the
+    dictionary is, so neighbouring lines share words."""
+    lines = (shared_data / "wordnet_glosses.txt").read_text(encoding="utf-8").splitlines()
+    return [line.split() for line in lines]
