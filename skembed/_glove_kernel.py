@@ -7,33 +7,39 @@ The cost of entry ``(i, j, x)`` is ``f(x) (w_i . c_j + b_i + d_j - log x)^2``
 with ``f(x) = min(1, (x / x_max) ** alpha)`` (Pennington et al., 2014).
 Parameters start uniform in ``[-0.5/d, 0.5/d)`` as in Stanford's code.
 
-Two departures from Stanford's C code, both measured on enwiki_small x4
-(``benchmarks/bench_glove.py``):
+Where it departs from Stanford's C code, and why:
 
 * **Entry sampling** (``x_sample``). Most entries are rare pairs whose weight
   ``f(x)`` is tiny, yet each costs as much to visit as a frequent one. An
   epoch visits an entry with ``x < x_sample`` with probability
   ``f(x) / f(x_sample)`` and then weighs it ``f(x_sample)``, so the epoch's
-  gradient is an unbiased estimate of the full one. With ``x_sample=10`` an
-  epoch visits about 27% of the entries; over 3 seeds WordSim353 and analogies
-  match Stanford's, SimLex-999 is 0.009 lower (0.074 against 0.083).
+  gradient is an unbiased estimate of the full one.
+* **Batches, with a per-entry accumulator.** Stanford takes one AdaGrad step
+  per entry; a batch here sums a row's gradients over its entries into one
+  step. The accumulator still adds the sum of the entries' *squared*
+  gradients, as per-entry AdaGrad would, not the square of their sum: for a
+  row with ``k`` alike entries in a batch the latter grows ``k`` times faster
+  and shrinks the row's later steps by about ``sqrt(k)``. Frequent rows have
+  the most entries per batch, and how many depends on the corpus (short
+  documents over a large vocabulary spread a frequent word over many distinct
+  partners), so that rule under-trained exactly the rows the model leans on.
 * **AdaGrad in its usual form**: the step divides by the accumulator *after*
-  the current squared gradient is added (as in Stanford's code, the gradient
-  already includes the learning rate), so no coordinate moves by more than 1
-  in one step. Stanford divides by the accumulator before the
+  the current squared gradients are added (as in Stanford's code, the gradient
+  already includes the learning rate), so a coordinate of a row with ``k``
+  entries in the batch moves by at most ``sqrt(k)`` in one step (Cauchy-Schwarz),
+  whatever the rate. Stanford divides by the accumulator before the
   addition; with a batch's gradients summed per row, and with sampled entries'
   larger weights, that form diverges.
 
-Each batch sums the gradients of a row that occurs several times before its
-AdaGrad step. Biases ride along as extra columns: the word matrix is
+Biases ride along as extra columns: the word matrix is
 ``[W | b | 1]`` and the context matrix ``[C | 1 | d]``, so one dot product of
 rows gives ``w_i . c_j + b_i + d_j`` and one gradient product gives the
 vectors' and biases' gradients together (the constant columns' gradients are
 zeroed).
 
 On the CPU a batch is a sparse matrix of its entries: the dot products are
-one ``sampled_addmm`` and the per-row gradient sums are two CSR x dense
-products, 1.5-1.6x faster per entry than gathering each entry's rows. Other devices
+one ``sampled_addmm``, the per-row gradient sums two CSR x dense products and
+the per-row sums of squares two more, over the batch's rows squared. Other devices
 use the gather form (:meth:`GloVeKernel._step_gather`), which tests show gives
 the same step.
 """
@@ -128,10 +134,20 @@ class GloVeKernel:
         out.update({"gradsq_" + k: drop_const(v, k) for k, v in self.gradsq.items()})
         return out
 
-    def _apply(self, name, uniq, total):
-        """One AdaGrad step on the distinct rows ``uniq`` with their summed gradients ``total``."""
+    def _apply(self, name, uniq, total, total_sq):
+        """One AdaGrad step on the distinct rows ``uniq`` with their summed gradients ``total``.
+
+        ``total_sq`` holds the sums of the entries' *squared* gradients, which is
+        what the accumulator adds: per-entry AdaGrad (Stanford's) adds each
+        entry's square, so a row's accumulator grows with its entries, not with
+        the square of their sum. Adding ``total ** 2`` instead would grow it k
+        times faster for a row with k alike entries in a batch, shrinking that
+        row's steps by about sqrt(k): frequent rows, which carry most entries,
+        would learn slowest where a corpus has the most of them per batch.
+        """
         total[:, self._const[name]] = 0.0
-        acc = self.gradsq[name].index_select(0, uniq).addcmul_(total, total)
+        total_sq[:, self._const[name]] = 0.0
+        acc = self.gradsq[name].index_select(0, uniq).add_(total_sq)
         self.gradsq[name].index_copy_(0, uniq, acc)
         new = self.params[name].index_select(0, uniq).addcdiv_(total, acc.sqrt_(), value=-1.0)
         self.params[name].index_copy_(0, uniq, new)
@@ -164,12 +180,21 @@ class GloVeKernel:
         g = f_x * diff
         cost = 0.5 * torch.dot(g, diff).double()
         g.mul_(self.cfg.learning_rate)
+        g2 = g * g
         j_sorted, by_j = torch.sort(j)
         uj, ptr_j = _groups(j_sorted)
+        i_by_j = i[by_j]
         grad_w = csr(ptr_i, j, g, (ui.shape[0], n)) @ c
-        grad_c = csr(ptr_j, i[by_j], g[by_j], (uj.shape[0], n)) @ w
-        self._apply("w", ui, grad_w)
-        self._apply("c", uj, grad_c)
+        grad_c = csr(ptr_j, i_by_j, g[by_j], (uj.shape[0], n)) @ w
+        c_sq = c.index_select(0, uj).square_()             # the rows the batch touches, squared
+        w_sq = w.index_select(0, ui).square_()
+        # column k of the CSR patterns below indexes the k-th distinct row, not the word id
+        j_local = torch.searchsorted(uj, j)
+        i_local = torch.searchsorted(ui, i_by_j)
+        sq_w = csr(ptr_i, j_local, g2, (ui.shape[0], uj.shape[0])) @ c_sq
+        sq_c = csr(ptr_j, i_local, g2[by_j], (uj.shape[0], ui.shape[0])) @ w_sq
+        self._apply("w", ui, grad_w, sq_w)
+        self._apply("c", uj, grad_c, sq_c)
         return cost
 
     def _step_gather(self, i, j, log_x, f_x):
@@ -183,7 +208,8 @@ class GloVeKernel:
         for name, rows, grad in (("w", i, cj.mul_(g)), ("c", j, wi.mul_(g))):
             uniq, inverse = torch.unique(rows, return_inverse=True)
             total = torch.zeros((uniq.shape[0], grad.shape[1]), dtype=grad.dtype, device=grad.device)
-            self._apply(name, uniq, total.index_add_(0, inverse, grad))
+            total_sq = torch.zeros_like(total).index_add_(0, inverse, grad * grad)
+            self._apply(name, uniq, total.index_add_(0, inverse, grad), total_sq)
         return cost
 
     def train(self, rows, cols, values, epochs, on_batch=None):
