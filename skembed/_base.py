@@ -6,8 +6,10 @@ pickling. Only this module touches torch's thread count, devices and seeds.
 from __future__ import annotations
 
 import contextlib
+import copy
 import numbers
 import warnings
+import zlib
 
 import numpy as np
 import torch
@@ -70,9 +72,10 @@ def torch_context(n_jobs, device, random_state):
     """
     dev = resolve_device(device)
     seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+    threads = resolve_n_jobs(n_jobs)
     previous = torch.get_num_threads()
-    torch.set_num_threads(resolve_n_jobs(n_jobs))
     try:
+        torch.set_num_threads(threads)
         yield dev, seed
     finally:
         torch.set_num_threads(previous)
@@ -134,6 +137,25 @@ class BaseTextEstimator(BaseEstimator):
 
     def _check_fitted(self):
         check_is_fitted(self, self._fitted_marker)
+
+    def get_feature_names_out(self, input_features=None):
+        """``<classname><i>`` for each column of ``transform``, as scikit-learn's decompositions
+        name theirs."""
+        self._check_fitted()
+        prefix = type(self).__name__.lower()
+        return np.asarray([f"{prefix}{i}" for i in range(self.n_features_out_)], dtype=object)
+
+    @property
+    def _n_features_out(self):
+        return self.n_features_out_
+
+    def _derived_seed(self, stream):
+        """An int seed drawn from ``random_state`` (None when it is None), one per ``stream``
+        name, so that nested estimators and splits are reproducible but not correlated."""
+        if self.random_state is None:
+            return None
+        base = check_random_state(copy.deepcopy(self.random_state)).randint(np.iinfo(np.int32).max)
+        return int(np.random.SeedSequence([base, zlib.crc32(stream.encode())]).generate_state(1)[0] >> 1)
 
     def __getstate__(self):
         # object.__getstate__ returns the live __dict__ on Python 3.11+: copy before changing it
@@ -250,12 +272,3 @@ class BaseEmbeddingVectorizer(TransformerMixin, BaseTextEstimator):
         corpus = encode_corpus(X, self._make_tokenizer(), self.wv_.key_to_index)
         return self.pooler_.transform(corpus, self.wv_.vectors)
 
-    def get_feature_names_out(self, input_features=None):
-        """``<classname><i>`` for each output column, as scikit-learn's decompositions name theirs."""
-        self._check_fitted()
-        prefix = type(self).__name__.lower()
-        return np.asarray([f"{prefix}{i}" for i in range(self.n_features_out_)], dtype=object)
-
-    @property
-    def _n_features_out(self):
-        return self.n_features_out_

@@ -120,6 +120,12 @@ class AttentionPoolingNet(nn.Module):
 
     Dropout acts on the pooled vector (and inside the transformer layer): on
     every token embedding it cost more than the rest of a CPU training step.
+
+    Documents of any length: an encoder sees segments of at most ``max_length``
+    consecutive tokens (the transformer's position table has that many rows),
+    each encoded on its own, and the attention then pools over the tokens of
+    all of a document's segments together. The cost is linear in the length;
+    without an encoder every token is pooled directly.
     """
 
     def __init__(self, n_words, embedding_dim, n_classes, encoder=None, attention="additive", n_heads=1,
@@ -135,6 +141,7 @@ class AttentionPoolingNet(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.output = nn.Linear(n_heads * h, n_classes)
         self.padding_idx = padding_idx
+        self.segment_length = max_length
 
     def embed(self, ids):
         """The batch's distinct ids, each token's position among them, and their vectors."""
@@ -151,7 +158,18 @@ class AttentionPoolingNet(nn.Module):
         _, inverse, vectors = self.embed(ids) if embedded is None else embedded
         if self.encoder.kind is None:
             return self.pool.pool_words(vectors, inverse, mask)
-        return self.pool(self.encoder(gather_rows(vectors, inverse), mask), mask)
+        h = gather_rows(vectors, inverse)
+        n, length = ids.shape
+        seg = self.segment_length
+        if length <= seg:
+            return self.pool(self.encoder(h, mask), mask)
+        # segments of ``seg`` tokens encoded apart (as a batch of n * n_seg rows), pooled together
+        n_seg = -(-length // seg)
+        pad = n_seg * seg - length
+        h, mask = F.pad(h, (0, 0, 0, pad)), F.pad(mask, (0, pad))
+        encoded = self.encoder(h.view(n * n_seg, seg, -1), mask.view(n * n_seg, seg)).reshape(n, n_seg * seg, -1)
+        pooled, attn = self.pool(encoded, mask)
+        return pooled, attn[..., :length]
 
     def forward(self, ids, embedded=None):
         pooled, attn = self.features(ids, embedded)

@@ -78,14 +78,14 @@ class RowAdam:
         The table, updated in place outside autograd (kept as the Parameter, so
         that moving its module to another device is followed).
     lr, betas, eps : as ``torch.optim.SparseAdam``.
-    skip_row : int or None
-        A row never updated (the padding row).
+    frozen : bool tensor of shape (n_rows,) or None
+        Rows never updated (the padding row; pretrained rows kept fixed).
     """
 
-    def __init__(self, param, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, skip_row=None):
+    def __init__(self, param, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, frozen=None):
         self.param = param
         self.lr, self.betas, self.eps = float(lr), tuple(betas), float(eps)
-        self.skip_row = skip_row
+        self.frozen = frozen
         self.exp_avg = torch.zeros_like(param)
         self.exp_avg_sq = torch.zeros_like(param)
         self.steps = 0
@@ -93,13 +93,14 @@ class RowAdam:
     @torch.no_grad()
     def step(self, rows, grad):
         """Apply one update to ``param[rows]``; ``rows`` must be distinct."""
-        if self.skip_row is not None:
-            # a zero gradient keeps the row's moments at zero, so its update is exactly 0;
-            # cheaper than filtering the rows out (a data-dependent shape)
-            grad = grad.masked_fill((rows == self.skip_row).unsqueeze(1), 0.0)
         if self.exp_avg.device != self.param.device:  # the module moved since the last step
             self.exp_avg = self.exp_avg.to(self.param.device)
             self.exp_avg_sq = self.exp_avg_sq.to(self.param.device)
+            self.frozen = None if self.frozen is None else self.frozen.to(self.param.device)
+        if self.frozen is not None:
+            # a zero gradient keeps the row's moments at zero, so its update is exactly 0;
+            # cheaper than filtering the rows out (a data-dependent shape)
+            grad = grad.masked_fill(self.frozen.index_select(0, rows).unsqueeze(1), 0.0)
         self.steps += 1
         beta1, beta2 = self.betas
         m = self.exp_avg.index_select(0, rows).mul_(beta1).add_(grad, alpha=1 - beta1)

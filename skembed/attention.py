@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.base import ClassifierMixin, clone
+from sklearn.base import ClassifierMixin, TransformerMixin, clone
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
@@ -31,11 +31,14 @@ __all__ = ["AttentionPoolingClassifier"]
 PAD = "<pad>"
 _PREDICT_BATCH = 1024   # documents
 _PREDICT_TOKENS = 32768  # padded tokens
+_TRAIN_TOKENS = 1 << 17  # padded tokens of a training batch (only documents over 512 tokens feel it)
+_SEGMENT = 256           # tokens an encoder sees at once (see AttentionPoolingNet)
 
 
 class _ClassifierTokenizer(Tokenizer):
     """Tokens, then their joined word n-grams up to ``n`` (as fastText adds bigrams),
-    cut to the first ``max_length``; pre-tokenized documents get the same treatment."""
+    cut to the first ``max_length`` (None: all); pre-tokenized documents get the same
+    treatment."""
 
     def __init__(self, base: Tokenizer, n: int, max_length: int):
         self.base, self.n, self.max_length = base, n, max_length
@@ -59,7 +62,7 @@ class _ClassifierTokenizer(Tokenizer):
         self.__dict__.update(state)
 
 
-class AttentionPoolingClassifier(ClassifierMixin, BaseTextEstimator):
+class AttentionPoolingClassifier(ClassifierMixin, TransformerMixin, BaseTextEstimator):
     """Classify raw texts by attention-pooled token embeddings.
 
     Each token is embedded, optionally contextualised by an encoder, weighted
@@ -73,13 +76,17 @@ class AttentionPoolingClassifier(ClassifierMixin, BaseTextEstimator):
     embeddings : None, Word2VecVectorizer, GloVeVectorizer or WordVectors, default=None
         None learns embeddings from scratch (size ``embedding_dim``). An unfitted
         vectorizer is cloned and fitted on the training texts inside ``fit`` (so
-        ``GridSearchCV`` over ``embeddings__vector_size`` has no leakage); a fitted
-        one, or a ``WordVectors`` (e.g. pretrained vectors), is used as it is.
+        ``GridSearchCV`` over ``embeddings__vector_size`` has no leakage), with
+        a seed derived from ``random_state`` when its own ``random_state`` is
+        None; a fitted one, or a ``WordVectors`` (e.g. pretrained vectors), is
+        used as it is.
         Known words start from those vectors, the others at random.
     embedding_dim : int, default=50
         Size of learned embeddings (ignored when ``embeddings`` gives vectors).
     freeze_embeddings : bool, default=False
-        Keep the embedding table fixed.
+        Keep the rows that came from ``embeddings``' vectors fixed; tokens the
+        vectors lack (punctuation, rare words, n-grams) still get trained rows.
+        Without ``embeddings`` the whole (random) table is fixed.
     encoder : {None, "bigru", "cnn", "transformer"}, default=None
         Contextualise token vectors before attention (None: bag of embeddings).
     attention : {"additive", "scaled_dot"}, default="additive"
@@ -92,8 +99,10 @@ class AttentionPoolingClassifier(ClassifierMixin, BaseTextEstimator):
         embeddings needs little: on SMS spam 16 fits in 0.9x the time of 32 with
         the same accuracy), 32 with one.
     dropout : float, default=0.2
-    max_length : int, default=256
-        Tokens kept per document (the rest is ignored).
+    max_length : int or None, default=None
+        Tokens kept per document (None: all of them, whatever the encoder: an
+        encoder reads long documents in segments of 256 tokens and the
+        attention pools over all of them, so cost stays linear in length).
     ngram_range : tuple (1, n), default=(1, 1)
         Also embed word n-grams up to ``n`` as tokens (for raw and pre-tokenized
         documents alike).
@@ -110,7 +119,10 @@ class AttentionPoolingClassifier(ClassifierMixin, BaseTextEstimator):
         stop after ``patience`` epochs without a lower validation log-loss, and
         restore the best epoch's weights.
     validation_fraction : float, default=0.1
-    patience : int, default=1
+    patience : int, default=3
+        Epochs without a lower validation log-loss before stopping. A model
+        whose loss still creeps down while it predicts only the majority class
+        (a CNN or transformer encoder in its first epochs) needs more than one.
     class_weight : None, "balanced" or dict, default=None
     lowercase, token_pattern, tokenizer
         Tokenization of raw texts. The default pattern keeps words and single
@@ -154,7 +166,7 @@ class AttentionPoolingClassifier(ClassifierMixin, BaseTextEstimator):
         "attention_penalty": [Interval(numbers.Real, 0, None, closed="left")],
         "hidden_dim": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
-        "max_length": [Interval(numbers.Integral, 1, None, closed="left")],
+        "max_length": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "ngram_range": [tuple],
         "min_count": [Interval(numbers.Integral, 1, None, closed="left")],
         "max_vocab_size": [Interval(numbers.Integral, 3, None, closed="left"), None],
@@ -171,9 +183,9 @@ class AttentionPoolingClassifier(ClassifierMixin, BaseTextEstimator):
 
     def __init__(self, embeddings=None, embedding_dim=50, freeze_embeddings=False, encoder=None,
                  attention="additive", n_heads=1, attention_penalty=0.0, hidden_dim=None, dropout=0.2,
-                 max_length=256, ngram_range=(1, 1), min_count=2, max_vocab_size=None, epochs=10,
+                 max_length=None, ngram_range=(1, 1), min_count=2, max_vocab_size=None, epochs=10,
                  batch_size=256, learning_rate=2e-2, weight_decay=0.0, early_stopping=True,
-                 validation_fraction=0.1, patience=1, class_weight=None, lowercase=True,
+                 validation_fraction=0.1, patience=3, class_weight=None, lowercase=True,
                  token_pattern=r"(?u)\w+|[^\w\s]", tokenizer=None, n_jobs=None, device="cpu",
                  random_state=None, verbose=0):
         self.embeddings = embeddings
@@ -213,7 +225,7 @@ class AttentionPoolingClassifier(ClassifierMixin, BaseTextEstimator):
         return _ClassifierTokenizer(super()._make_tokenizer(), hi, self.max_length)
 
     def _token_lists(self, X, allow_empty=False):
-        """Token lists (n-grams included), each cut to its first ``max_length`` tokens."""
+        """Token lists (n-grams included), each cut to its first ``max_length`` tokens (if set)."""
         return list(iter_token_lists(check_documents(X), self._make_tokenizer(), allow_empty=allow_empty))
 
     def _check_targets(self, y, n_docs):
@@ -233,13 +245,16 @@ class AttentionPoolingClassifier(ClassifierMixin, BaseTextEstimator):
             return emb
         if hasattr(emb, "wv_"):
             return emb.wv_
-        fitted = clone(emb).fit(X)
-        return fitted.wv_
+        inner = clone(emb)
+        if inner.get_params().get("random_state", 0) is None:
+            # an unseeded inner vectorizer follows the classifier's random_state
+            inner.set_params(random_state=self._derived_seed("embeddings"))
+        return inner.fit(X).wv_
 
     def _net_config(self, n_words, n_classes, dim):
         return dict(n_words=n_words, embedding_dim=dim, n_classes=n_classes, encoder=self.encoder,
                     attention=self.attention, n_heads=self.n_heads, hidden_dim=self._hidden_dim(),
-                    dropout=float(self.dropout), max_length=self.max_length)
+                    dropout=float(self.dropout), max_length=_SEGMENT)
 
     def _hidden_dim(self):
         if self.hidden_dim is not None:
@@ -281,15 +296,25 @@ class AttentionPoolingClassifier(ClassifierMixin, BaseTextEstimator):
                     rows, src = map(list, zip(*known))
                     net.embedding.weight[rows] = torch.as_tensor(wv.vectors[src])
                 net.embedding.weight[0] = 0.0
-        if self.freeze_embeddings:
+        if self.freeze_embeddings and wv is None:
             net.embedding.weight.requires_grad_(False)
         return net.to(device), config
 
-    def _optimizers(self, net):
-        """Lazy Adam on the embedding rows a batch touches, AdamW for the dense layers."""
+    def _frozen_rows(self, vocab_words, wv):
+        """Rows the optimizer never updates: the padding row and, with ``freeze_embeddings``,
+        the rows that came from the vectors ``wv``."""
+        frozen = np.zeros(len(vocab_words), dtype=bool)
+        frozen[0] = True  # PAD
+        if self.freeze_embeddings and wv is not None:
+            frozen |= np.fromiter((w in wv.key_to_index for w in vocab_words), bool, len(vocab_words))
+        return torch.as_tensor(frozen)
+
+    def _optimizers(self, net, frozen):
+        """Lazy Adam on the embedding rows a batch touches (``frozen`` rows excepted), AdamW
+        for the dense layers."""
         dense = [p for n, p in net.named_parameters() if not n.startswith("embedding.")]
         table = net.embedding.weight
-        rows = RowAdam(table, lr=self.learning_rate, skip_row=net.padding_idx) \
+        rows = RowAdam(table, lr=self.learning_rate, frozen=frozen.to(table.device)) \
             if table.requires_grad else None
         return rows, AdamW(dense, lr=self.learning_rate, weight_decay=self.weight_decay)
 
@@ -340,7 +365,7 @@ class AttentionPoolingClassifier(ClassifierMixin, BaseTextEstimator):
         Inference batches (``rng=None``) are also bounded in padded tokens.
         """
         distinct = DistinctIds(net.embedding.num_embeddings)
-        max_tokens = _PREDICT_TOKENS if rng is None else None
+        max_tokens = _PREDICT_TOKENS if rng is None else _TRAIN_TOKENS
         for batch in corpus.length_batches(batch_size, rng, docs, max_tokens=max_tokens):
             padded = corpus.padded(batch)
             yield batch, bag_batch(padded, *distinct(padded), device, grouped=grouped)
@@ -418,7 +443,7 @@ class AttentionPoolingClassifier(ClassifierMixin, BaseTextEstimator):
         with torch_context(self.n_jobs, self.device, self.random_state) as (device, seed), \
                 torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []):
             net, config = self._build(vocab.index_to_key, len(classes), wv, seed, device)
-            opts = self._optimizers(net)
+            opts = self._optimizers(net, self._frozen_rows(vocab.index_to_key, wv))
             rng = np.random.default_rng(seed)
             history, best, best_state, best_epoch, bad = [], -np.inf, None, 0, 0
             with progress_bar(self.verbose, len(docs) * self.epochs, "attention classifier", unit="doc") as bar:
@@ -498,11 +523,12 @@ class AttentionPoolingClassifier(ClassifierMixin, BaseTextEstimator):
                 self._set_fitted(module_=net, net_config_=config, vocabulary_=dict(vocab.key_to_index),
                                  history_=[], best_epoch_=0, embeddings_=wv, classes_=classes,
                                  n_features_out_=net.output.in_features)
-                self._optimizer_state = self._optimizers(net)
+                self._optimizer_state = self._optimizers(net, self._frozen_rows(vocab.index_to_key, wv))
             else:
                 corpus = self._encode(tokens, tokenized=True)
             net = self.module_.to(device)
-            opts = getattr(self, "_optimizer_state", None) or self._optimizers(net)
+            opts = getattr(self, "_optimizer_state", None) or \
+                self._optimizers(net, self._frozen_rows(list(self.vocabulary_), self.embeddings_))
             rng = np.random.default_rng(seed + len(self.history_))
             t0 = time.perf_counter()
             with progress_bar(self.verbose, len(X), "attention classifier", unit="doc") as bar:
@@ -551,7 +577,11 @@ class AttentionPoolingClassifier(ClassifierMixin, BaseTextEstimator):
         return self.classes_[logits.argmax(axis=1)] if len(logits) else self.classes_[:0]
 
     def transform(self, X):
-        """Pooled document vectors from the trained encoder, shape (n, n_features_out_)."""
+        """Pooled document vectors from the trained encoder, shape (n, n_features_out_).
+
+        Follows ``set_output`` (e.g. pandas, with ``get_feature_names_out``'s
+        column names), as the vectorizers' ``transform`` does.
+        """
         return self._logits(X, features=True)
 
     def attention_weights(self, X):
@@ -610,6 +640,6 @@ class AttentionPoolingClassifier(ClassifierMixin, BaseTextEstimator):
         if isinstance(module, dict):
             net = AttentionPoolingNet(**self.net_config_)
             net.load_state_dict({k: torch.as_tensor(v) for k, v in module.items()})
-            if self.freeze_embeddings:
+            if self.freeze_embeddings and self.embeddings_ is None:
                 net.embedding.weight.requires_grad_(False)
             self.module_ = net.eval()

@@ -135,7 +135,7 @@ def test_row_adam_matches_sparse_adam():
     ref = torch.nn.Parameter(torch.randn(8, 3))
     ours = torch.nn.Parameter(ref.detach().clone())
     sparse = torch.optim.SparseAdam([ref], lr=0.05)
-    rows_opt = RowAdam(ours, lr=0.05, skip_row=0)
+    rows_opt = RowAdam(ours, lr=0.05, frozen=torch.arange(8) == 0)
     for step_rows in ([1, 2, 5], [2, 7], [0, 1, 5, 6], [3]):
         rows = torch.tensor(step_rows)
         grad = torch.randn(len(rows), 3)
@@ -342,10 +342,25 @@ def test_pretrained_word_vectors_and_freezing(texts):
     X, y = texts
     words = sorted({w for t in X for w in t.split()})
     wv = WordVectors(words, np.random.default_rng(0).normal(size=(len(words), 12)).astype(np.float32))
-    clf = AttentionPoolingClassifier(embeddings=wv, freeze_embeddings=True, epochs=3, random_state=0).fit(X, y)
-    row = clf.vocabulary_["free"]
-    np.testing.assert_allclose(clf.module_.embedding.weight[row].detach().numpy(), wv["free"])
+    missing = "free"  # a frequent word the vectors lack: its row must still learn
+    wv = WordVectors([w for w in words if w != missing], wv[[w for w in words if w != missing]])
+    clf = AttentionPoolingClassifier(embeddings=wv, freeze_embeddings=True, epochs=3, early_stopping=False,
+                                     random_state=0).fit(X, y)
+    table = clf.module_.embedding.weight.detach().numpy()
+    for w in words:
+        if w != missing and w in clf.vocabulary_:
+            np.testing.assert_allclose(table[clf.vocabulary_[w]], wv[w])
     assert clf.net_config_["embedding_dim"] == 12
+    # the same start trained one epoch instead of three: the missing word's row kept moving
+    short = AttentionPoolingClassifier(embeddings=wv, freeze_embeddings=True, epochs=1, early_stopping=False,
+                                       random_state=0).fit(X, y)
+    assert not np.allclose(short.module_.embedding.weight[short.vocabulary_[missing]].detach().numpy(),
+                           table[clf.vocabulary_[missing]])
+    again = pickle.loads(pickle.dumps(clf))
+    again.partial_fit(X[:30], y[:30])  # continued training (optimizers rebuilt) keeps the rule
+    after = again.module_.embedding.weight.detach().numpy()
+    kept = [w for w in words if w != missing and w in clf.vocabulary_]
+    np.testing.assert_allclose(after[[clf.vocabulary_[w] for w in kept]], wv[kept])
 
 
 def test_nested_grid_search_over_embeddings_vector_size(texts):
@@ -404,3 +419,54 @@ def test_pretokenized_documents_get_the_same_ngrams_and_truncation_as_raw_text(t
     assert pre.attention_weights([["win", "cash", "now"]])[0][0] == ["win", "cash", "now", "win cash", "cash now"]
     short = AttentionPoolingClassifier(max_length=3, **kw).fit(tokens, y)
     assert short.attention_weights([["win", "cash", "now", "call", "me"]])[0][0] == ["win", "cash", "now"]
+
+
+@pytest.mark.parametrize("encoder", [None, "bigru", "cnn", "transformer"])
+def test_whole_long_documents_are_read_with_every_encoder(texts, encoder):
+    """Spam after the first 1,000 tokens still counts (the old default cut documents at
+    256 tokens), and a 20,000-token document fits and predicts with every encoder."""
+    X, y = texts
+    filler = " ".join(["see you at lunch"] * 250)                       # 1,000 ham tokens
+    spam_tail = filler + " " + " ".join(["win a free prize now"] * 200)
+    clf = AttentionPoolingClassifier(encoder=encoder, random_state=0).fit(X, y)
+    p_filler, p_tail = clf.predict_proba([filler, spam_tail])[:, list(clf.classes_).index("spam")]
+    assert p_tail > p_filler + 0.02, (p_filler, p_tail)  # the tail moved it (truncated: no change)
+    head = clf.predict_proba([" ".join(spam_tail.split()[:256])])[0, 1]
+    cut = clf.set_params(max_length=256)  # the old default reads only the head
+    assert cut.predict_proba([spam_tail])[0, 1] == pytest.approx(head, abs=1e-5)
+    weights = clf.set_params(max_length=None).attention_weights([spam_tail])[0]
+    assert len(weights[0]) == len(spam_tail.split())
+    assert clf.predict([" ".join(["see you at lunch"] * 5000)]).shape == (1,)
+
+
+def test_nested_vectorizer_follows_the_classifiers_random_state(texts):
+    from skembed import GloVeVectorizer
+    X, y = texts
+    make = lambda seed: AttentionPoolingClassifier(embeddings=GloVeVectorizer(min_count=1, epochs=3),  # noqa: E731
+                                                   epochs=2, random_state=seed)
+    a, b, c = (make(s).fit(X, y).predict_proba(X[:20]) for s in (0, 0, 1))
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_transform_follows_set_output(fitted, texts):
+    pd = pytest.importorskip("pandas")
+    X, _ = texts
+    out = fitted.set_output(transform="pandas").transform(X[:5])
+    assert isinstance(out, pd.DataFrame) and out.shape == (5, fitted.n_features_out_)
+    assert list(out.columns) == list(fitted.get_feature_names_out())
+    assert out.columns[0] == "attentionpoolingclassifier0"
+    fitted.set_output(transform="default")
+
+
+@pytest.mark.parametrize("encoder", ["bigru", "cnn", "transformer"])
+def test_every_encoder_beats_the_majority_class_on_sms_with_its_defaults(encoder):
+    """With early stopping on its defaults, no encoder stops while it still predicts
+    only the majority class (the transformer once did, at epoch 2)."""
+    from skembed.datasets import load_sms_spam
+    X, y = load_sms_spam(return_X_y=True)
+    X, y = list(X), np.asarray(y)
+    clf = AttentionPoolingClassifier(encoder=encoder, random_state=0).fit(X[:1200], y[:1200])
+    test_X, test_y = X[3000:], y[3000:]
+    majority = max(np.mean(test_y == c) for c in np.unique(test_y))
+    assert clf.score(test_X, test_y) > majority + 0.05
