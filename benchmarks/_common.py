@@ -9,15 +9,51 @@ from pathlib import Path
 DATA = Path(os.environ.get("SKEMBED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 
 
-def load_corpus(path=None, repeat=1, doc_tokens=1000):
-    """Tokens of a whitespace-tokenized text file, repeated, cut into documents.
+# The corpora every embedding benchmark runs on by default, with their repeat counts:
+# long documents and a small vocabulary, then short documents and a large one.
+CORPORA = {"enwiki_small": ("enwiki_small.txt", 4), "wordnet_glosses": ("wordnet_glosses.txt", 1)}
 
-    Documents are cut at ``doc_tokens`` because gensim silently truncates
-    sentences longer than 10,000 words; both libraries then see the same text.
+
+def load_corpus(path=None, repeat=1, doc_tokens=1000):
+    """Documents of a whitespace-tokenized text file (one per line), repeated.
+
+    Lines keep their boundaries and their order (both shape what a model
+    learns); lines longer than ``doc_tokens`` are cut because gensim silently
+    truncates sentences longer than 10,000 words, so both libraries see the
+    same text.
     """
     path = Path(path) if path else DATA / "enwiki_small.txt"
-    tokens = path.read_text(encoding="utf-8").split() * repeat
-    return [tokens[i:i + doc_tokens] for i in range(0, len(tokens), doc_tokens)]
+    docs = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        tokens = line.split()
+        docs += [tokens[i:i + doc_tokens] for i in range(0, len(tokens), doc_tokens)]
+    return docs * repeat
+
+
+def corpus_arguments(ap, seeds_help="comma-separated seeds; the table shows means"):
+    """Add the options every embedding benchmark takes: corpus, repeat, threads, seeds."""
+    ap.add_argument("--corpus", help="whitespace-tokenized text, one document per line "
+                    "(default: enwiki_small x4 and wordnet_glosses from ../shared/data)")
+    ap.add_argument("--repeat", type=int, help="repeat the corpus this many times")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seeds", default="1,2,3", help=seeds_help)
+
+
+def run_per_corpus(args, bench_corpus):
+    """Print one markdown table per corpus: ``bench_corpus(docs, args, seeds)`` makes each,
+    and all are printed again together at the end."""
+    seeds = [int(s) for s in args.seeds.split(",")]
+    print(machine(), f"{args.threads} threads")
+    tables = [(name, bench_corpus(docs, args, seeds)) for name, docs in corpora(args.corpus, args.repeat)]
+    for name, table in tables:
+        print(f"\n{name}\n\n{table}")
+
+
+def corpora(path=None, repeat=None):
+    """``(name, documents)`` of ``path`` alone, or of every corpus in ``CORPORA``."""
+    if path:
+        return [(Path(path).stem, load_corpus(path, repeat or 1))]
+    return [(name, load_corpus(DATA / file, repeat or n)) for name, (file, n) in CORPORA.items()]
 
 
 def evaluate(wv):

@@ -1,15 +1,19 @@
 """GloVe end to end: skembed, Stanford's C GloVe and gensim skip-gram, in one run.
 
     python benchmarks/build_stanford_glove.py /tmp/stanford_glove   # once
-    python benchmarks/bench_glove.py --stanford /tmp/stanford_glove [--repeat 4] [--threads 2] [--seeds 1,2,3]
+    python benchmarks/bench_glove.py --stanford /tmp/stanford_glove [--corpus PATH] [--repeat N] [--threads 2]
+        [--seeds 1,2,3] [--reference]
+
+By default it runs on both corpora of ``_common.CORPORA`` (enwiki_small x4,
+long documents; wordnet_glosses, short documents), one table each.
 
 Settings (both GloVe implementations): window 10, symmetric, 1/d weighting,
 min_count 5, x_max 100, alpha 0.75, learning rate 0.05, 25 iterations,
 100 dimensions. Times are end to end: vocabulary + co-occurrence (+ shuffle
-for Stanford) + training. gensim's skip-gram (dim 100, window 5, 5 epochs) is
-a second quality reference. skembed samples rare co-occurrences (``x_sample``),
-so its quality moves from seed to seed (SimLex-999 by about 0.005 here);
-``--seeds`` averages over several runs of every model.
+for Stanford) + training. With ``--reference``, gensim's skip-gram (dim 100,
+window 5, 5 epochs) is a second quality reference. ``--seeds`` averages over
+several runs of every model (Stanford's threads update without locks, so its
+figures move a little from run to run too).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import load_corpus, machine, markdown_table, mean_over_seeds  # noqa: E402
+from _common import corpus_arguments, markdown_table, mean_over_seeds, run_per_corpus  # noqa: E402
 
 DIM, WINDOW, ITER, X_MAX, MIN_COUNT = 100, 10, 25, 100.0, 5
 
@@ -73,21 +77,23 @@ def run_gensim(docs, threads, seed):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--corpus")
-    ap.add_argument("--repeat", type=int, default=4)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--seeds", default="1", help="comma-separated seeds, one run each; the table shows means "
-                    "(Stanford's C code takes no seed and simply runs again)")
+    corpus_arguments(ap, "comma-separated seeds, one run each; the table shows means "
+                     "(Stanford's C code takes no seed and simply runs again)")
     ap.add_argument("--stanford", help="folder with Stanford GloVe's vocab_count, cooccur, shuffle, glove")
-    args = ap.parse_args(argv)
-    docs = load_corpus(args.corpus, args.repeat)
-    seeds = [int(s) for s in args.seeds.split(",")]
-    print(f"corpus: {sum(map(len, docs)):,} tokens; {machine()}; {args.threads} threads\n")
+    ap.add_argument("--reference", action="store_true", help="also run gensim's skip-gram")
+    run_per_corpus(ap.parse_args(argv), bench_corpus)
+
+
+def bench_corpus(docs, args, seeds):
+    """The markdown table of Stanford's GloVe against skembed's on ``docs``."""
+    print(f"\ncorpus: {sum(map(len, docs)):,} tokens in {len(docs)} documents\n")
     runners = [("skembed GloVe", lambda seed: run_skembed(docs, args.threads, seed))]
     if args.stanford:
         runners.insert(0, ("Stanford GloVe (C)",
                            lambda seed: run_stanford(args.stanford, docs, args.threads)))
-    runners.append(("gensim skip-gram", lambda seed: run_gensim(docs, args.threads, seed)))
+    if args.reference:
+        runners.append(("gensim skip-gram", lambda seed: run_gensim(docs, args.threads, seed)))
+
     def timed(runner):
         def run(seed):
             wv, prep, train = runner(seed)
@@ -100,8 +106,7 @@ def main(argv=None):
                      "train s": f"{c['train s'] / ours['train s']:.2f}x",
                      "total s": f"{c['total s'] / ours['total s']:.2f}x faster",
                      **{k: f"{ours[k] - c[k]:+.3f}" for k in ("wordsim353", "simlex999", "analogy")}})
-    print()
-    print(markdown_table(rows, ["model", "prep s", "train s", "total s", "wordsim353", "simlex999", "analogy"]))
+    return markdown_table(rows, ["model", "prep s", "train s", "total s", "wordsim353", "simlex999", "analogy"])
 
 
 if __name__ == "__main__":

@@ -1,15 +1,19 @@
 """Word2Vec speed and quality: gensim and skembed with identical settings, in one run.
 
-    python benchmarks/bench_word2vec.py [--corpus PATH] [--repeat 4] [--threads 2] [--seeds 1,2,3]
+    python benchmarks/bench_word2vec.py [--corpus PATH] [--repeat N] [--threads 2] [--seeds 1,2,3]
+
+By default it runs on both corpora of ``_common.CORPORA``: enwiki_small
+(106 long articles, repeated 4x) and wordnet_glosses (117,648 short
+glosses), one table each, in file order as a user would pass them.
 
 Settings: dim 100, window 5, negative 5, sample 1e-3, min_count 5, 5 epochs.
 words/s is corpus words x epochs / training seconds (vocabulary building is
 timed apart, as "total s"). Quality: WordSim353 and SimLex-999 Spearman,
 Google analogy accuracy (3CosAdd), all with gensim's evaluation code on the
 gensim side and skembed's (tested equal) on ours. With several seeds, each
-library trains once per seed (the two alternate) and the table shows means: on this small corpus
-the quality figures of one run move by up to 0.05 (WordSim353) and 0.03
-(SimLex-999) from seed to seed, for gensim and skembed alike.
+library trains once per seed (the two alternate) and the table shows means: one
+run's quality figures move by up to 0.05 (WordSim353) and 0.03 (SimLex-999)
+from seed to seed, for gensim and skembed alike.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import load_corpus, machine, markdown_table, mean_over_seeds  # noqa: E402
+from _common import corpus_arguments, markdown_table, mean_over_seeds, run_per_corpus  # noqa: E402
 
 SETTINGS = dict(vector_size=100, window=5, negative=5, sample=1e-3, min_count=5, epochs=5)
 
@@ -47,17 +51,16 @@ def run_skembed(docs, algorithm, threads, seed):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--corpus", help="whitespace-tokenized text (default: ../shared/data/enwiki_small.txt)")
-    ap.add_argument("--repeat", type=int, default=4, help="repeat the corpus this many times")
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--seeds", default="1", help="comma-separated seeds; the table shows means")
+    corpus_arguments(ap)
     ap.add_argument("--algorithms", default="skipgram,cbow")
-    args = ap.parse_args(argv)
-    docs = load_corpus(args.corpus, args.repeat)
+    run_per_corpus(ap.parse_args(argv), bench_corpus)
+
+
+def bench_corpus(docs, args, seeds):
+    """The markdown table of gensim against skembed on ``docs``, per algorithm."""
     n_words = sum(map(len, docs))
-    print(f"corpus: {n_words:,} tokens in {len(docs)} documents; {machine()}; {args.threads} threads\n")
+    print(f"\ncorpus: {n_words:,} tokens in {len(docs)} documents\n")
     rows = []
-    seeds = [int(s) for s in args.seeds.split(",")]
     for algorithm in args.algorithms.split(","):
         def timed(runner):
             def run(seed):
@@ -71,8 +74,7 @@ def main(argv=None):
         quality = {k: f"{ours[k] - gensim[k]:+.3f}" for k in ("wordsim353", "simlex999", "analogy")}
         rows.append({"model": f"ratio {algorithm}", "words/s": f"{ours['words/s'] / gensim['words/s']:.2f}x",
                      "train s": "", "total s": "", **quality})
-    print()
-    print(markdown_table(rows, ["model", "words/s", "train s", "total s", "wordsim353", "simlex999", "analogy"]))
+    return markdown_table(rows, ["model", "words/s", "train s", "total s", "wordsim353", "simlex999", "analogy"])
 
 
 if __name__ == "__main__":
