@@ -17,12 +17,16 @@ from __future__ import annotations
 import io
 import json
 import math
+import os
 import warnings
 import zipfile
+import zlib
 
 import numpy as np
 import scipy.sparse as sp
 import torch
+
+from ._io import atomic_write
 
 __all__ = ["save", "load"]
 
@@ -155,6 +159,11 @@ class _Reader:
         return k
 
 
+# what reading a damaged or hostile archive can raise (inflating, bad headers, huge claims)
+_READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, MemoryError,
+                OverflowError)
+
+
 def save(obj, path):
     """Write a skembed estimator (fitted or not) or ``WordVectors`` to one safe file.
 
@@ -175,7 +184,11 @@ def save(obj, path):
     writer = _Writer()
     payload = {"format": FORMAT, "format_version": FORMAT_VERSION, "skembed_version": __version__,
                "object": writer.encode(obj, type(obj).__name__)}
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or path-like, not {type(path).__name__}")
+    # written whole to a temporary file, then renamed over ``path``: an interrupted save
+    # leaves the previous file as it was
+    with atomic_write(path, compress=False) as fh, zipfile.ZipFile(fh, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         zf.writestr(_MANIFEST, json.dumps(payload))
         for name, arr in writer.arrays.items():
             buf = io.BytesIO()
@@ -193,16 +206,18 @@ def load(path):
         or holds data that cannot be read safely.
     """
     from . import SkembedVersionWarning, __version__
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a str or path-like, not {type(path).__name__}")
     try:
         zf = zipfile.ZipFile(path)
-    except zipfile.BadZipFile:
-        raise ValueError(f"{path!r} is not a skembed file (not a zip archive)") from None
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError) as exc:
+        raise ValueError(f"{path!r} is not a skembed file (not a readable zip archive: {exc})") from None
     with zf:
         if _MANIFEST not in zf.namelist():
             raise ValueError(f"{path!r} is not a skembed file (no {_MANIFEST})")
         try:
             payload = json.loads(zf.read(_MANIFEST))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError, *_READ_ERRORS) as exc:
             raise ValueError(f"{path!r}: {_MANIFEST} is not valid JSON: {exc}") from None
         if not isinstance(payload, dict) or payload.get("format") != FORMAT:
             raise ValueError(f"{path!r} is not a skembed file")
@@ -217,5 +232,5 @@ def load(path):
             raise ValueError(f"{path!r} holds no skembed object")
         try:
             return _Reader(zf).decode(obj)
-        except (KeyError, TypeError, AttributeError) as exc:
+        except (KeyError, TypeError, AttributeError, IndexError, RecursionError, *_READ_ERRORS) as exc:
             raise ValueError(f"{path!r} is damaged or not a skembed file: {exc!r}") from None

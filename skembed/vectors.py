@@ -7,11 +7,14 @@ load in gensim and the reverse.
 
 from __future__ import annotations
 
+import gzip
 import os
 from itertools import chain
 
 import numpy as np
 from scipy import stats
+
+from ._io import atomic_write, is_gzip_path
 
 __all__ = ["WordVectors"]
 
@@ -19,8 +22,7 @@ __all__ = ["WordVectors"]
 def _open_text(path, mode="r"):
     """Open a text file for reading or writing; ``.gz`` files are decompressed."""
     errors = "strict" if "w" in mode else "replace"
-    if str(path).endswith(".gz"):
-        import gzip
+    if is_gzip_path(path):
         return gzip.open(path, mode + "t", encoding="utf-8", errors=errors)
     return open(path, mode, encoding="utf-8", errors=errors)
 
@@ -298,9 +300,10 @@ class WordVectors:
 
     # ------------------------------------------------------------------ file formats
     def save_word2vec_format(self, path, binary=False, write_header=True):
-        """Write the word2vec C format (text, or binary float32 rows)."""
+        """Write the word2vec C format (text, or binary float32 rows); a ``.gz`` path is
+        gzip-compressed, as gensim writes it. The file appears whole or not at all."""
         n, dim = self.vectors.shape
-        with open(path, "wb") as fh:
+        with atomic_write(path) as fh:
             if write_header:
                 fh.write(f"{n} {dim}\n".encode())
             if binary:
@@ -348,7 +351,7 @@ class WordVectors:
 
     @classmethod
     def _load_binary(cls, path, limit):
-        with open(path, "rb") as fh:
+        with (gzip.open(path, "rb") if is_gzip_path(path) else open(path, "rb")) as fh:
             data = fh.read()
         end = data.index(b"\n")
         n, dim = (int(x) for x in data[:end].split())
@@ -367,7 +370,9 @@ class WordVectors:
     def save_projector_tsv(self, vectors_path, metadata_path, limit=None):
         """Write the two TSV files the TensorBoard Embedding Projector reads."""
         n = len(self) if limit is None else min(limit, len(self))
-        np.savetxt(vectors_path, self.vectors[:n], delimiter="\t", fmt="%.6g")
-        with open(metadata_path, "w", encoding="utf-8") as fh:
-            fh.write("".join(w.replace("\t", " ").replace("\n", " ") + "\n" for w in self.index_to_key[:n]))
+        with atomic_write(vectors_path) as fh:
+            np.savetxt(fh, self.vectors[:n], delimiter="\t", fmt="%.6g")
+        with atomic_write(metadata_path) as fh:
+            fh.write("".join(w.replace("\t", " ").replace("\n", " ") + "\n"
+                             for w in self.index_to_key[:n]).encode("utf-8"))
         return os.fspath(vectors_path), os.fspath(metadata_path)

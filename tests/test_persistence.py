@@ -114,3 +114,49 @@ def test_joblib_round_trip(name, tmp_path):
         warnings.simplefilter("error")  # same version: no warning
         back = joblib.load(tmp_path / "m.joblib")
     np.testing.assert_array_equal(output(back, TEXTS), output(est, TEXTS))
+
+
+def test_an_interrupted_save_leaves_the_previous_file(tmp_path, monkeypatch):
+    path = tmp_path / "vectors.skembed"
+    wv = WordVectors(["a", "b"], np.eye(2, dtype=np.float32))
+    save(wv, path)
+    before = path.read_bytes()
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(np, "save", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        save(WordVectors(["c"], np.ones((1, 2), np.float32)), path)
+    assert path.read_bytes() == before and list(load(path).index_to_key) == ["a", "b"]
+    assert [p.name for p in tmp_path.iterdir()] == ["vectors.skembed"]  # no temporary file left
+
+
+def test_an_interrupted_vector_file_write_leaves_the_previous_file(tmp_path, monkeypatch):
+    path = tmp_path / "vectors.txt"
+    WordVectors(["a", "b"], np.eye(2, dtype=np.float32)).save_word2vec_format(path)
+    before = path.read_bytes()
+    monkeypatch.setattr(np.char, "mod", lambda *a: (_ for _ in ()).throw(OSError("disk full")))
+    with pytest.raises(OSError, match="disk full"):
+        WordVectors(["c"], np.ones((1, 2), np.float32)).save_word2vec_format(path)
+    assert path.read_bytes() == before and len(list(tmp_path.iterdir())) == 1
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_gz_vector_files_are_compressed_and_read_back_by_us_and_gensim(tmp_path, binary):
+    from gensim.models import KeyedVectors
+    wv = WordVectors(["king", "queen", "naïve"], np.arange(12, dtype=np.float32).reshape(3, 4) / 7)
+    path = tmp_path / "vectors.txt.gz"
+    wv.save_word2vec_format(path, binary=binary)
+    assert path.read_bytes()[:2] == b"\x1f\x8b"  # gzip's magic number
+    back = WordVectors.load_word2vec_format(path, binary=binary)
+    theirs = KeyedVectors.load_word2vec_format(str(path), binary=binary)
+    assert list(back.index_to_key) == list(theirs.index_to_key) == wv.index_to_key
+    np.testing.assert_allclose(back.vectors, wv.vectors, rtol=1e-5)
+    np.testing.assert_allclose(theirs.vectors, wv.vectors, rtol=1e-5)
+
+
+def test_load_and_save_of_a_non_path_are_type_errors():
+    with pytest.raises(TypeError, match="path-like"):
+        load(None)
+    with pytest.raises(TypeError, match="path-like"):
+        save(WordVectors(["a"], np.ones((1, 2), np.float32)), None)
