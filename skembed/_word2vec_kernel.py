@@ -92,6 +92,8 @@ import torch.nn.functional as F
 __all__ = ["Word2VecConfig", "Word2VecKernel"]
 
 _CHUNK = 16  # batches whose windows are drawn in one go
+_MIN_STEPS = 16  # steps an epoch takes at the least (see Word2VecKernel._epoch_batch)
+_DIVERGED = 1e3  # a weight this large means training diverged (trained ones stay near 10 at most)
 _TABLE_LIMIT = 1 << 22  # most entries of a window-shape table (16 MB of float32)
 
 
@@ -278,6 +280,24 @@ class Word2VecKernel:
         view[2 * w + n:].zero_()
         return view
 
+    def _epoch_batch(self, n_kept):
+        """Centres per step in an epoch of ``n_kept`` tokens: ``batch_size``, or fewer so that
+        the epoch takes at least ``_MIN_STEPS`` steps. The output vectors start at zero, so a
+        first step cannot move the input vectors: a corpus of one batch would end where it
+        began."""
+        return max(1, min(self.cfg.batch_size, -(-n_kept // _MIN_STEPS)))
+
+    def _check_diverged(self, loss, batch):
+        """Raise ``FloatingPointError`` when the loss or the weights left sane bounds."""
+        peak = max(float(self.w_in.abs().max()), float(self.w_out.abs().max())) if self.w_in.numel() else 0.0
+        if math.isfinite(loss) and math.isfinite(peak) and peak <= _DIVERGED:
+            return
+        what = "non-finite loss or vectors" if not (math.isfinite(loss) and math.isfinite(peak)) \
+            else f"vector entries reached {peak:.3g}"
+        raise FloatingPointError(
+            f"word2vec training diverged ({what}); lower alpha (now {self.cfg.alpha}), or batch_size "
+            f"(now {batch}) if the corpus repeats the same words in long runs")
+
     # ------------------------------------------------------------------ training
     def train(self, corpus_ids, corpus_offsets, epochs, total_words, words_done, on_batch=None):
         """Train ``epochs`` passes over a corpus. Returns a list of EpochStats.
@@ -293,7 +313,6 @@ class Word2VecKernel:
         keep_prob = self.keep_prob[ids_all]                               # per token, looked up once
         n_raw = int(ids_all.shape[0])
         step = self._sg_step if cfg.algorithm == "skipgram" else self._cbow_step
-        neg_rows = -(-cfg.batch_size // cfg.negative_group)               # negative groups per batch
         history = []
         for _ in range(epochs):
             t0 = time.perf_counter()
@@ -301,16 +320,18 @@ class Word2VecKernel:
             ids_ext = self._padded(ids)
             limits = self._doc_limits(doc)
             n_kept = int(ids.shape[0])
+            bs = self._epoch_batch(n_kept)
+            neg_rows = -(-bs // cfg.negative_group)                           # negative groups per batch
             losses = []                                   # float32 per batch, summed in float64
-            batches = range(0, n_kept, cfg.batch_size)
+            batches = range(0, n_kept, bs)
             for first in range(0, len(batches), _CHUNK):
                 # the windows and negatives of a chunk of batches are drawn at once
                 chunk = batches[first:first + _CHUNK]
                 c0 = chunk[0]
-                codes = self._window_codes(limits[:, c0:c0 + _CHUNK * cfg.batch_size])
+                codes = self._window_codes(limits[:, c0:c0 + _CHUNK * bs])
                 negs = self._negatives(len(chunk) * neg_rows).view(len(chunk), -1)
                 for i, start in enumerate(chunk):
-                    n = min(cfg.batch_size, n_kept - start)
+                    n = min(bs, n_kept - start)
                     # raw words this batch stands for, for the learning rate and progress
                     raw = n_raw * n / max(n_kept, 1)
                     progress = min(words_done / max(total_words, 1), 1.0)
@@ -322,10 +343,7 @@ class Word2VecKernel:
             if n_kept == 0:
                 words_done += n_raw
             loss = float(torch.stack(losses).double().sum()) if losses else 0.0
-            if not math.isfinite(loss) or not bool(torch.isfinite(self.w_in).all()):
-                raise FloatingPointError(
-                    "word2vec training diverged (non-finite loss or vectors); use a smaller batch_size "
-                    f"(now {cfg.batch_size}) or alpha (now {cfg.alpha})")
+            self._check_diverged(loss, bs)
             history.append(EpochStats(loss=loss, words=n_raw, seconds=time.perf_counter() - t0))
         return history, words_done
 

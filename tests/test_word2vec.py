@@ -95,6 +95,7 @@ def test_each_batch_of_a_chunk_uses_its_own_row_of_the_chunks_negative_draws(alg
     batch the first of its row's groups, and no draw is used twice."""
     k, _, _ = make_kernel(algorithm, group=2, draws=2)
     k.cfg.batch_size = 4
+    monkeypatch.setattr("skembed._word2vec_kernel._MIN_STEPS", 1)  # batches of batch_size, however few
     drawn, used = [], []
     draw, negative_step = k._negatives, k._negative_step
     monkeypatch.setattr(k, "_negatives", lambda m: drawn.append(draw(m)) or drawn[-1])
@@ -361,3 +362,21 @@ def test_pieces_are_visited_in_a_new_order_each_epoch_with_their_inner_order_kep
     assert len(orders) > 5
     k.cfg.shuffle_piece = 0
     assert k._shuffle_pieces(ids, doc)[0] is ids
+
+
+@pytest.mark.parametrize("algorithm", ["skipgram", "cbow"])
+def test_a_corpus_of_one_batch_still_trains_in_one_epoch(algorithm):
+    """Output vectors start at zero, so a single step cannot move the input vectors:
+    an epoch takes several steps however small the corpus."""
+    docs = ["the cat sat on the mat", "the dog sat on the log"] * 20           # 240 tokens
+    vec = Word2VecVectorizer(algorithm=algorithm, vector_size=8, min_count=1, epochs=1, sample=0,
+                             random_state=0).fit(docs)
+    assert np.abs(vec.wv_.vectors).max() > 0.5 / 8                          # beyond the initial range
+
+
+@pytest.mark.parametrize("algorithm", ["skipgram", "cbow"])
+def test_vectors_blowing_up_are_a_clear_error(toy_corpus, algorithm):
+    vec = Word2VecVectorizer(algorithm=algorithm, alpha=10.0, min_count=1, epochs=3, random_state=0)
+    with pytest.raises(FloatingPointError, match="diverged.*lower alpha"):
+        vec.fit(toy_corpus)
+    assert not hasattr(vec, "wv_")
