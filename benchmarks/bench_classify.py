@@ -8,7 +8,7 @@ and predict throughput of:
 
 - TF-IDF + LogisticRegression as its users tune it: word 1-2 grams and
   ``char_wb`` 2-5 grams, both with ``sublinear_tf=True``, and ``C`` chosen by
-  3-fold cross-validation over 1, 10, 100 on the training split only
+  3-fold cross-validation over 1, 10, 100 on the training split only, 2 jobs
   (``GridSearchCV``; "fit s" is the refit with the chosen ``C``, the search's
   own time is "tune s");
 - fastText supervised as its tutorial prepares the text (lower-cased,
@@ -85,7 +85,7 @@ def models(params):
     from skembed import AttentionPoolingClassifier
     def tuned_tfidf(**tfidf):
         pipe = make_pipeline(TfidfVectorizer(sublinear_tf=True, **tfidf), LogisticRegression(max_iter=1000))
-        return lambda seed: GridSearchCV(pipe, {"logisticregression__C": [1.0, 10.0, 100.0]}, cv=3)
+        return lambda seed: GridSearchCV(pipe, {"logisticregression__C": [1.0, 10.0, 100.0]}, cv=3, n_jobs=2)
 
     out = {"TF-IDF word 1-2g sublinear + LogReg, C by CV": tuned_tfidf(ngram_range=(1, 2)),
            "TF-IDF char_wb 2-5 sublinear + LogReg, C by CV": tuned_tfidf(analyzer="char_wb", ngram_range=(2, 5)),
