@@ -37,16 +37,18 @@ def _version():
 
 def resolve_n_jobs(n_jobs) -> int:
     """Torch threads for ``n_jobs``: None means 1 (as in scikit-learn), -1 all cores,
-    -2 all but one, and so on."""
+    -2 all but one, and so on; never more than the machine's cores (more threads
+    than cores only slow torch down, and a huge count aborts its OpenMP runtime)."""
     if n_jobs is None:
         return 1
     n_jobs = int(n_jobs)
     if n_jobs == 0:
         raise ValueError("n_jobs == 0 has no meaning; use None, a positive number or -1")
+    import joblib
+    cores = joblib.cpu_count()
     if n_jobs < 0:
-        import joblib
-        return max(joblib.cpu_count() + 1 + n_jobs, 1)
-    return n_jobs
+        return max(cores + 1 + n_jobs, 1)
+    return min(n_jobs, cores)
 
 
 def resolve_device(device) -> torch.device:

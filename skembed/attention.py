@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import math
 import numbers
+import threading
 import time
 import warnings
 
@@ -33,6 +36,7 @@ _PREDICT_BATCH = 1024   # documents
 _PREDICT_TOKENS = 32768  # padded tokens
 _TRAIN_TOKENS = 1 << 17  # padded tokens of a training batch (only documents over 512 tokens feel it)
 _SEGMENT = 256           # tokens an encoder sees at once (see AttentionPoolingNet)
+_INFERENCE_LOCK = threading.RLock()  # see AttentionPoolingClassifier._inference
 
 
 class _ClassifierTokenizer(Tokenizer):
@@ -234,6 +238,13 @@ class AttentionPoolingClassifier(ClassifierMixin, TransformerMixin, BaseTextEsti
         y = column_or_1d(np.asarray(y, dtype=object) if not isinstance(y, np.ndarray) else y, warn=True)
         if len(y) != n_docs:
             raise ValueError(f"X has {n_docs} documents but y has {len(y)} labels")
+        missing = [i for i, v in enumerate(y) if v is None or (isinstance(v, float) and math.isnan(v))]
+        if missing:
+            raise ValueError(f"y holds {len(missing)} missing labels (None or NaN), the first at position "
+                             f"{missing[0]}; drop those documents or give them a label")
+        if y.dtype == object and len({type(v) for v in y}) > 1:
+            kinds = sorted({type(v).__name__ for v in y})
+            raise ValueError(f"y mixes label types ({', '.join(kinds)}); use one type, e.g. all strings")
         check_classification_targets(y)
         return y
 
@@ -548,13 +559,25 @@ class AttentionPoolingClassifier(ClassifierMixin, TransformerMixin, BaseTextEsti
             warnings.warn(f"device={self.device!r} is not available here; predicting on the CPU", stacklevel=3)
             return torch.device("cpu")
 
+    @contextlib.contextmanager
+    def _inference(self):
+        """The trained network on the inference device, ready to run: ``(net, device)``.
+
+        Inference holds a process-wide lock: moving the module to its device and
+        setting torch's thread count are global effects, and another thread running
+        the same module meanwhile (a BiGRU, say) fails inside torch. Calls from
+        several threads therefore take turns; each still uses ``n_jobs`` threads.
+        """
+        with _INFERENCE_LOCK:
+            device = self._inference_device()
+            with torch_context(self.n_jobs, device, 0):
+                yield self.module_.to(device).eval(), device
+
     def _logits(self, X, features=False):
         self._check_fitted()
         corpus = self._encode(check_documents(X))
-        device = self._inference_device()
-        self.module_.to(device)
-        with torch_context(self.n_jobs, device, 0):
-            return self._predict_logits(corpus, device, features=features)
+        with self._inference() as (net, device):
+            return self._predict_logits(corpus, device, net, features=features)
 
     def decision_function(self, X):
         """Class scores: shape (n,) for two classes (positive = ``classes_[1]``), else (n, n_classes)."""
@@ -598,11 +621,9 @@ class AttentionPoolingClassifier(ClassifierMixin, TransformerMixin, BaseTextEsti
         full = self._encode(tokens, tokenized=True, unknown_id=-1)
         known = full.ids >= 0
         corpus = full.select(known)
-        device = self._inference_device()
-        net = self.module_.to(device).eval()
         heads = self.net_config_["n_heads"]
         out = [None] * len(tokens)
-        with torch.no_grad():
+        with self._inference() as (net, device), torch.no_grad():
             for batch, bag in self._batches(net, corpus, _PREDICT_BATCH, None, None, device):
                 attn = self._features(net, bag)[1].float().cpu().numpy()  # (B, heads, T)
                 for row, doc in enumerate(batch):

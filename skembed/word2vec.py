@@ -37,7 +37,8 @@ class Word2VecVectorizer(BaseEmbeddingVectorizer):
     negative : int, default=5
         Negative samples per (centre, context) pair.
     ns_exponent : float, default=0.75
-        Exponent of the unigram distribution negatives are drawn from.
+        Exponent of the unigram distribution negatives are drawn from, in
+        [-10, 10] (beyond that the distribution is all on one word or uniform).
     sample : float, default=1e-3
         Subsampling threshold for frequent words (0 disables it).
     min_count : int, default=5
@@ -97,7 +98,7 @@ class Word2VecVectorizer(BaseEmbeddingVectorizer):
         "window": [Interval(numbers.Integral, 1, None, closed="left")],
         "algorithm": [StrOptions({"skipgram", "cbow"})],
         "negative": [Interval(numbers.Integral, 1, None, closed="left")],
-        "ns_exponent": [Interval(numbers.Real, None, None, closed="neither")],
+        "ns_exponent": [Interval(numbers.Real, -10, 10, closed="both")],
         "sample": [Interval(numbers.Real, 0, None, closed="left")],
         "alpha": [Interval(numbers.Real, 0, None, closed="neither")],
         "min_alpha": [Interval(numbers.Real, 0, None, closed="left")],

@@ -470,3 +470,32 @@ def test_every_encoder_beats_the_majority_class_on_sms_with_its_defaults(encoder
     test_X, test_y = X[3000:], y[3000:]
     majority = max(np.mean(test_y == c) for c in np.unique(test_y))
     assert clf.score(test_X, test_y) > majority + 0.05
+
+
+def test_predicting_from_four_threads_equals_one_thread(texts):
+    """Inference moves the module to its device and sets torch's threads: global effects
+    that once made a BiGRU fail when several threads predicted at once."""
+    from concurrent.futures import ThreadPoolExecutor
+    X, y = texts
+    clf = AttentionPoolingClassifier(encoder="bigru", epochs=2, random_state=0).fit(X, y)
+    alone = clf.predict_proba(X)
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: clf.predict_proba(X), range(8)))
+    for res in results:
+        np.testing.assert_array_equal(res, alone)
+
+
+@pytest.mark.parametrize("labels, message", [([None, "ham"], "missing labels"), ([float("nan"), "ham"], "missing"),
+                                             ([1, "ham"], "mixes label types")])
+def test_missing_or_mixed_labels_are_named(texts, labels, message):
+    X, _ = texts
+    y = (labels * 120)[:len(X)]
+    with pytest.raises(ValueError, match=message):
+        AttentionPoolingClassifier(epochs=1).fit(X, y)
+
+
+def test_an_absurd_n_jobs_is_clipped_to_the_cores(texts):
+    X, y = texts
+    before = torch.get_num_threads()
+    clf = AttentionPoolingClassifier(epochs=1, n_jobs=10**9, random_state=0).fit(X, y)
+    assert clf.predict(X[:3]).shape == (3,) and torch.get_num_threads() == before

@@ -380,3 +380,8 @@ def test_vectors_blowing_up_are_a_clear_error(toy_corpus, algorithm):
     with pytest.raises(FloatingPointError, match="diverged.*lower alpha"):
         vec.fit(toy_corpus)
     assert not hasattr(vec, "wv_")
+
+
+def test_an_extreme_negative_sampling_exponent_is_refused(toy_corpus):
+    with pytest.raises(ValueError, match="ns_exponent"):
+        Word2VecVectorizer(ns_exponent=1e6).fit(toy_corpus)
