@@ -90,5 +90,11 @@ def machine():
 
 def markdown_table(rows, columns):
     head = "| " + " | ".join(columns) + " |\n|" + "---|" * len(columns) + "\n"
-    fmt = lambda v: f"{v:.3f}" if isinstance(v, float) and abs(v) < 10 else (f"{v:,.0f}" if isinstance(v, float) else str(v))
-    return head + "".join("| " + " | ".join(fmt(r[c]) for c in columns) + " |\n" for r in rows)
+    return head + "".join("| " + " | ".join(_cell(r[c]) for c in columns) + " |\n" for r in rows)
+
+
+def _cell(v):
+    """A table cell: small floats to 3 decimals, large ones as grouped integers."""
+    if isinstance(v, float):
+        return f"{v:.3f}" if abs(v) < 10 else f"{v:,.0f}"
+    return str(v)

@@ -2,16 +2,16 @@
 
 __version__ = "0.1.0"
 
+from . import datasets  # noqa: E402  (skembed.datasets is part of the public API)
 from ._base import SkembedVersionWarning
-from .attention import AttentionPoolingClassifier
 from ._text import Tokenizer
 from ._vocab import Vocabulary
-from .pooling import DocumentPooler, pool
+from .attention import AttentionPoolingClassifier
 from .glove import GloVeVectorizer
 from .persistence import load, save
+from .pooling import DocumentPooler, pool
 from .vectors import WordVectors
 from .word2vec import Word2VecVectorizer
-from . import datasets  # noqa: E402  (skembed.datasets is part of the public API)
 
 __all__ = [
     "__version__",

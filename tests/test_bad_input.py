@@ -2,10 +2,9 @@
 
 import numpy as np
 import pytest
+from _estimators import LABELS, TEXTS, factories, fit, output
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from _estimators import LABELS, TEXTS, factories, fit, output
 
 NAMES = list(factories())
 

@@ -6,8 +6,14 @@ import pytest
 
 from skembed import AttentionPoolingClassifier, GloVeVectorizer, Word2VecVectorizer, WordVectors
 from skembed.cli import main
-from skembed.datasets import (analogies_path, load_enwiki_small, load_sms_spam, load_tweets_sentiment,
-                              load_word_pairs, word_pairs_path)
+from skembed.datasets import (
+    analogies_path,
+    load_enwiki_small,
+    load_sms_spam,
+    load_tweets_sentiment,
+    load_word_pairs,
+    word_pairs_path,
+)
 
 # ---------------------------------------------------------------- datasets
 

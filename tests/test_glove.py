@@ -9,8 +9,8 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 
 from skembed import GloVeVectorizer
-from skembed._corpus import Corpus, scan_corpus
 from skembed._cooccurrence import cooccurrence_matrix
+from skembed._corpus import Corpus, scan_corpus
 from skembed._glove_kernel import GloVeConfig, GloVeKernel, visit_probability, weighting
 from skembed._text import Tokenizer
 

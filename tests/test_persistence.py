@@ -7,11 +7,10 @@ import zipfile
 import joblib
 import numpy as np
 import pytest
+from _estimators import TEXTS, factories, fit, output
 
 import skembed
 from skembed import WordVectors, load, save
-
-from _estimators import TEXTS, factories, fit, output
 
 
 @pytest.mark.parametrize("name", list(factories()))

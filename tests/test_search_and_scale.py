@@ -3,13 +3,12 @@
 import numpy as np
 import pytest
 import torch
+from _estimators import LABELS, TEXTS
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.pipeline import Pipeline
 
 from skembed import AttentionPoolingClassifier, GloVeVectorizer, Word2VecVectorizer
-
-from _estimators import LABELS, TEXTS
 
 CV = StratifiedKFold(3, shuffle=True, random_state=0)
 

@@ -5,12 +5,11 @@ import copy
 import numpy as np
 import pytest
 import sklearn.utils.estimator_checks as sk_checks
+from _estimators import TEXTS, factories, fit, output
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 from skembed import AttentionPoolingClassifier, Word2VecVectorizer
-
-from _estimators import TEXTS, factories, fit, output
 
 NAMES = list(factories())
 # scikit-learn's own checks that need no numeric data (check_estimator skips raw-text estimators)
