@@ -172,6 +172,19 @@ class BaseTextEstimator(BaseEstimator):
                 f"this {type(self).__name__} was saved with skembed {version} and is loaded with "
                 f"skembed {_version()}; results may differ", SkembedVersionWarning, stacklevel=2)
         super().__setstate__(state)
+        if hasattr(self, self._fitted_marker):
+            self._check_state()
+
+    def _check_state(self):
+        """Raise ``ValueError`` if the fitted state's parts disagree (a loaded file is
+        untrusted input: ids out of range would index past arrays)."""
+
+
+def check_ids(vocabulary, n_rows, what):
+    """``vocabulary`` (word -> id) holds distinct ids in ``[0, n_rows)``."""
+    ids = np.fromiter(vocabulary.values(), dtype=np.int64, count=len(vocabulary)) if vocabulary else np.zeros(0, int)
+    if ids.size and (ids.min() < 0 or ids.max() >= n_rows or np.unique(ids).size != ids.size):
+        raise ValueError(f"vocabulary_ ids must be distinct and within the {n_rows} rows of {what}")
 
 
 class BaseEmbeddingVectorizer(TransformerMixin, BaseTextEstimator):
@@ -247,6 +260,15 @@ class BaseEmbeddingVectorizer(TransformerMixin, BaseTextEstimator):
             return new
         previous = [dict(h) for h in self.history_]
         return previous + [{**h, "epoch": len(previous) + i + 1} for i, h in enumerate(new)]
+
+    def _check_state(self):
+        n = len(self.wv_)
+        check_ids(self.vocabulary_, n, "wv_")
+        weights = getattr(self.pooler_, "word_weights_", None)
+        if weights is not None and len(weights) != n:
+            raise ValueError(f"pooler_ has {len(weights)} word weights for {n} words")
+        if self.n_features_out_ != self._n_out(self.wv_.vector_size):
+            raise ValueError("n_features_out_ does not match the vectors and the pooling")
 
     def _finish_fit(self, wv, vocab, corpus, history, **extra):
         """Fit the pooler on the training corpus and install the fitted state."""

@@ -22,7 +22,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, column_or_1d
 
 from ._attention_kernel import bag_attention_step, bag_batch, bag_features, supports_bag_step
-from ._base import _TEXT_CONSTRAINTS, BaseTextEstimator, progress_bar, resolve_device, torch_context
+from ._base import _TEXT_CONSTRAINTS, BaseTextEstimator, check_ids, progress_bar, resolve_device, torch_context
 from ._corpus import DistinctIds, encode_corpus, scan_corpus
 from ._nn import AttentionPoolingNet, attention_penalty
 from ._optim import AdamW, RowAdam
@@ -657,6 +657,8 @@ class AttentionPoolingClassifier(ClassifierMixin, TransformerMixin, BaseTextEsti
 
     def __setstate__(self, state):
         module = state.get("module_")
+        if isinstance(module, dict):
+            _check_net_arrays(state.get("net_config_"), module)
         super().__setstate__(state)
         if isinstance(module, dict):
             net = AttentionPoolingNet(**self.net_config_)
@@ -664,3 +666,24 @@ class AttentionPoolingClassifier(ClassifierMixin, TransformerMixin, BaseTextEsti
             if self.freeze_embeddings and self.embeddings_ is None:
                 net.embedding.weight.requires_grad_(False)
             self.module_ = net.eval()
+            self._check_state()
+
+    def _check_state(self):
+        if isinstance(self.module_, dict):
+            return  # still arrays: checked by __setstate__ once the module is built
+        check_ids(self.vocabulary_, self.module_.embedding.num_embeddings, "the embedding table")
+        if len(self.classes_) != self.module_.output.out_features:
+            raise ValueError(f"classes_ has {len(self.classes_)} labels for "
+                             f"{self.module_.output.out_features} outputs")
+
+
+def _check_net_arrays(config, arrays):
+    """Before a network is built from ``config``: its embedding table, the largest
+    allocation, must be the shape of the stored one (a small file must not claim a huge net)."""
+    if not isinstance(config, dict):
+        raise ValueError("net_config_ must be a dict")
+    table = arrays.get("embedding.weight")
+    want = (config.get("n_words"), config.get("embedding_dim"))
+    if table is None or tuple(np.shape(table)) != want:
+        raise ValueError(f"net_config_ asks for an embedding table of {want}; the stored one is "
+                         f"{None if table is None else tuple(np.shape(table))}")

@@ -232,5 +232,7 @@ def load(path):
             raise ValueError(f"{path!r} holds no skembed object")
         try:
             return _Reader(zf).decode(obj)
+        except ValueError as exc:
+            raise ValueError(f"{path!r}: {exc}") from None
         except (KeyError, TypeError, AttributeError, IndexError, RecursionError, *_READ_ERRORS) as exc:
             raise ValueError(f"{path!r} is damaged or not a skembed file: {exc!r}") from None

@@ -61,6 +61,8 @@ class WordVectors:
             raise ValueError("the words of a WordVectors must be unique")
         self.vectors = vectors
         self.counts = None if counts is None else np.asarray(counts, dtype=np.int64)
+        if self.counts is not None and self.counts.shape != (len(index_to_key),):
+            raise ValueError(f"counts must have one entry per word ({len(index_to_key)}), got {self.counts.shape}")
         self._normed = None
 
     # ------------------------------------------------------------------ lookups
@@ -106,8 +108,9 @@ class WordVectors:
         return state
 
     def __setstate__(self, state):
-        self.__dict__.update(state)
-        self.key_to_index = {k: i for i, k in enumerate(self.index_to_key)}
+        # through __init__'s checks: a pickle or a skembed file is untrusted input, and a
+        # word list longer than the vector rows would make lookups read past the array
+        self.__init__(state.get("index_to_key", ()), state.get("vectors", np.zeros((0, 0))), state.get("counts"))
 
     def __repr__(self):
         return f"WordVectors(n_words={len(self)}, vector_size={self.vector_size})"
