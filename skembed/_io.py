@@ -22,6 +22,12 @@ def is_gzip_path(path) -> bool:
     return os.fspath(path).endswith(".gz")
 
 
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_write(path, compress=None):
     """A binary file object whose content replaces ``path`` once the block ends without error.
@@ -34,6 +40,9 @@ def atomic_write(path, compress=None):
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
     try:
+        # mkstemp makes the file private (0600); give it the mode the target has, or the
+        # one a plain open() would give a new file
+        os.chmod(tmp, os.stat(path).st_mode & 0o7777 if os.path.exists(path) else 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as raw:
             if compress:
                 with gzip.GzipFile(fileobj=raw, mode="wb") as fh:

@@ -159,3 +159,15 @@ def test_load_and_save_of_a_non_path_are_type_errors():
         load(None)
     with pytest.raises(TypeError, match="path-like"):
         save(WordVectors(["a"], np.ones((1, 2), np.float32)), None)
+
+
+def test_saved_files_get_the_permissions_a_plain_write_would_give(tmp_path):
+    import os
+    path = tmp_path / "vectors.skembed"
+    save(WordVectors(["a"], np.ones((1, 2), np.float32)), path)
+    plain = tmp_path / "plain"
+    plain.write_bytes(b"")
+    assert (path.stat().st_mode & 0o777) == (plain.stat().st_mode & 0o777)
+    os.chmod(path, 0o640)  # an existing file keeps its mode when replaced
+    save(WordVectors(["b"], np.ones((1, 2), np.float32)), path)
+    assert path.stat().st_mode & 0o777 == 0o640
