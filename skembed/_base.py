@@ -151,13 +151,18 @@ class BaseTextEstimator(BaseEstimator):
     def _n_features_out(self):
         return self.n_features_out_
 
+    def _base_seed(self):
+        """An int drawn from a copy of ``random_state`` (so the estimator's own state is left
+        alone): the same on every call for an int seed, fresh each call for None."""
+        return int(check_random_state(copy.deepcopy(self.random_state)).randint(np.iinfo(np.int32).max))
+
     def _derived_seed(self, stream):
         """An int seed drawn from ``random_state`` (None when it is None), one per ``stream``
-        name, so that nested estimators and splits are reproducible but not correlated."""
+        name, so that nested estimators are reproducible but not correlated with the rest."""
         if self.random_state is None:
             return None
-        base = check_random_state(copy.deepcopy(self.random_state)).randint(np.iinfo(np.int32).max)
-        return int(np.random.SeedSequence([base, zlib.crc32(stream.encode())]).generate_state(1)[0] >> 1)
+        seq = np.random.SeedSequence([self._base_seed(), zlib.crc32(stream.encode())])
+        return int(seq.generate_state(1)[0] >> 1)
 
     def __getstate__(self):
         # object.__getstate__ returns the live __dict__ on Python 3.11+: copy before changing it

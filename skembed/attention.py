@@ -444,7 +444,7 @@ class AttentionPoolingClassifier(ClassifierMixin, TransformerMixin, BaseTextEsti
             if n_val >= 1 and len(docs) - n_val >= 2:
                 strat = y_enc if np.bincount(y_enc).min() >= 2 and n_val >= len(classes) else None
                 docs, val = train_test_split(docs, test_size=n_val, stratify=strat,
-                                             random_state=np.random.RandomState(self._seed_for_split()))
+                                             random_state=np.random.RandomState(self._base_seed()))
         # the vocabulary comes from the training split only, so validation sees unknown
         # words exactly as new documents will
         counted = np.zeros(len(X), dtype=bool)
@@ -488,10 +488,6 @@ class AttentionPoolingClassifier(ClassifierMixin, TransformerMixin, BaseTextEsti
                          n_features_out_=net.output.in_features)
         self._optimizer_state = opts
         return self
-
-    def _seed_for_split(self):
-        from sklearn.utils import check_random_state
-        return int(check_random_state(copy.deepcopy(self.random_state)).randint(np.iinfo(np.int32).max))
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One epoch on a new batch of documents, without early stopping.

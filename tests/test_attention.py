@@ -291,7 +291,7 @@ def test_early_stopping_restores_the_best_epoch(texts):
     assert losses[-1] > min(losses) * 1.01
     enc = np.searchsorted(clf.classes_, y)
     _, val = train_test_split(np.arange(len(X)), test_size=int(round(0.25 * len(X))), stratify=enc,
-                              random_state=np.random.RandomState(clf._seed_for_split()))
+                              random_state=np.random.RandomState(clf._base_seed()))
     log_p = torch.as_tensor(np.log(clf.predict_proba([X[i] for i in val])))
     assert float(F.nll_loss(log_p, torch.as_tensor(enc[val]))) == pytest.approx(min(losses), rel=1e-3)
 
