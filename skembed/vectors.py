@@ -7,24 +7,15 @@ load in gensim and the reverse.
 
 from __future__ import annotations
 
-import gzip
-import os
 from itertools import chain
 
 import numpy as np
 from scipy import stats
 
-from ._io import atomic_write, is_gzip_path
+from . import _word_files
+from ._word_files import open_text, read_word_pairs
 
 __all__ = ["WordVectors"]
-
-
-def _open_text(path, mode="r"):
-    """Open a text file for reading or writing; ``.gz`` files are decompressed."""
-    errors = "strict" if "w" in mode else "replace"
-    if is_gzip_path(path):
-        return gzip.open(path, mode + "t", encoding="utf-8", errors=errors)
-    return open(path, mode, encoding="utf-8", errors=errors)
 
 
 class WordVectors:
@@ -116,60 +107,189 @@ class WordVectors:
         return f"WordVectors(n_words={len(self)}, vector_size={self.vector_size})"
 
     # ------------------------------------------------------------------ queries
-    def _mean_query(self, positive, negative):
-        if isinstance(positive, (str, np.ndarray)):
-            positive = [positive]
-        if isinstance(negative, (str, np.ndarray)):
-            negative = [negative]
-        positive, negative = list(positive or []), list(negative or [])
-        if not positive and not negative:
-            raise ValueError("most_similar needs at least one positive or negative word")
-        normed = self.get_normed_vectors()
-        parts, exclude = [], []
-        for weight, items in ((1.0, positive), (-1.0, negative)):
-            for item in items:
-                if isinstance(item, str):
-                    idx = self.get_index(item)
-                    exclude.append(idx)
-                    parts.append(weight * normed[idx])
-                else:
-                    vec = np.asarray(item, dtype=np.float32)
-                    if vec.shape != (self.vector_size,):
-                        raise ValueError(f"a query vector must have shape ({self.vector_size},), got {vec.shape}")
-                    parts.append(weight * vec / max(np.linalg.norm(vec), 1e-12))
-        query = np.mean(parts, axis=0)
-        return query / max(np.linalg.norm(query), 1e-12), exclude
+    # Semantics follow gensim's KeyedVectors (tests compare the results on the same vectors).
+    def _unit_vector(self, key):
+        """``key``'s unit-length vector and its row (None for a word without a row, which
+        only subword vectors answer); a KeyError for an unknown word."""
+        idx = self.get_index(key)
+        return self.get_normed_vectors()[idx], idx
 
-    def most_similar(self, positive=None, negative=None, topn=10, restrict_vocab=None):
-        """The words closest by cosine to the mean of ``positive`` minus ``negative``.
+    def _has_vector(self, key) -> bool:
+        """Whether ``key`` has a vector (every string does for subword vectors)."""
+        return key in self.key_to_index
 
-        Words and vectors may be mixed. Query words are left out of the result.
+    def get_mean_vector(self, keys, weights=None, pre_normalize=True, post_normalize=False, ignore_missing=True):
+        """The weighted mean of words' vectors (unit-length first when ``pre_normalize``) and
+        of raw vectors among ``keys``, divided by the summed absolute weights.
 
-        Returns
-        -------
-        list of (str, float)
+        Words without a vector are skipped (``ignore_missing``) or raise KeyError.
         """
-        query, exclude = self._mean_query(positive, negative)
-        normed = self.get_normed_vectors()
-        if restrict_vocab is not None:
-            normed = normed[:restrict_vocab]
-        sims = normed @ query
-        sims[[i for i in exclude if i < len(sims)]] = -np.inf
+        keys = [keys] if isinstance(keys, (str, np.ndarray)) and np.ndim(keys) < 2 else list(keys)
+        if not keys:
+            raise ValueError("cannot compute a mean of no words")
+        weights = np.ones(len(keys)) if weights is None else np.asarray(weights, dtype=np.float64)
+        if weights.shape != (len(keys),):
+            raise ValueError(f"{len(keys)} keys but weights of shape {weights.shape}")
+        mean, total = np.zeros(self.vector_size, np.float64), 0.0
+        for key, weight in zip(keys, weights):
+            if isinstance(key, str):
+                if not self._has_vector(key):
+                    if ignore_missing:
+                        continue
+                    raise KeyError(f"word {key!r} not in vocabulary")
+                vec = self._unit_vector(key)[0] if pre_normalize else self.get_vector(key)
+            else:
+                vec = np.asarray(key, dtype=np.float32)
+                if vec.shape != (self.vector_size,):
+                    raise ValueError(f"a query vector must have shape ({self.vector_size},), got {vec.shape}")
+            mean += weight * vec
+            total += abs(weight)
+        if total > 0:
+            mean /= total
+        if post_normalize:
+            mean /= max(np.linalg.norm(mean), 1e-12)
+        return mean.astype(np.float32)
+
+    @staticmethod
+    def _as_list(items):
+        if items is None:
+            return []
+        return [items] if isinstance(items, (str, np.ndarray)) and np.ndim(items) < 2 else list(items)
+
+    def _query_rows(self, positive, negative):
+        """Rows of the query words (left out of results), for words that have one."""
+        return {self.key_to_index[k] for k in positive + negative if isinstance(k, str) and k in self.key_to_index}
+
+    def _top(self, sims, exclude, topn, offset=0):
+        """The ``topn`` best of ``sims`` (scores of rows ``offset ..``) without rows ``exclude``."""
+        sims = sims.copy()
+        sims[[i - offset for i in exclude if 0 <= i - offset < len(sims)]] = -np.inf
         topn = min(int(topn), len(sims))
         best = np.argpartition(-sims, topn - 1)[:topn] if topn < len(sims) else np.arange(len(sims))
         best = best[np.argsort(-sims[best], kind="stable")]
-        return [(self.index_to_key[i], float(sims[i])) for i in best if np.isfinite(sims[i])]
+        return [(self.index_to_key[i + offset], float(sims[i])) for i in best if np.isfinite(sims[i])]
 
-    def similar_by_vector(self, vector, topn=10):
-        return self.most_similar(positive=[np.asarray(vector)], topn=topn)
+    def most_similar(self, positive=None, negative=None, topn=10, restrict_vocab=None):
+        """The words closest by cosine to the weighted mean of ``positive`` minus ``negative``.
+
+        Words, vectors and ``(word, weight)`` pairs may be mixed. Query words are
+        left out of the result.
+
+        Returns
+        -------
+        list of (str, float), or, with ``topn=None``, the similarity of every
+        word (query words included) as an ndarray, as gensim returns it.
+        """
+        if isinstance(topn, int) and topn < 1:
+            return []
+        positive, negative = self._as_list(positive), self._as_list(negative)
+        keys, weights = [], []
+        for sign, items in ((1.0, positive), (-1.0, negative)):
+            for item in items:
+                if isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str):
+                    item, weight = item[0], float(item[1])
+                else:
+                    weight = sign
+                keys.append(item)
+                weights.append(weight)
+        if not keys:
+            raise ValueError("most_similar needs at least one positive or negative word")
+        query = self.get_mean_vector(keys, weights, pre_normalize=True, post_normalize=True, ignore_missing=False)
+        normed = self.get_normed_vectors()[:restrict_vocab]
+        sims = normed @ query
+        if topn is None:
+            return sims
+        return self._top(sims, self._query_rows(keys, []), topn)
+
+    def most_similar_cosmul(self, positive=None, negative=None, topn=10, restrict_vocab=None):
+        """Analogy by 3CosMul (Levy and Goldberg, 2014): the product of the positive
+        similarities over the product of the negative ones, each shifted to [0, 1].
+
+        Returns
+        -------
+        list of (str, float), or all scores as an ndarray with ``topn=None``.
+        """
+        if isinstance(topn, int) and topn < 1:
+            return []
+        positive, negative = self._as_list(positive), self._as_list(negative)
+        if not positive:
+            raise ValueError("most_similar_cosmul needs at least one positive word")
+        normed = self.get_normed_vectors()[:restrict_vocab]
+
+        def shifted(term):
+            vec = self._unit_vector(term)[0] if isinstance(term, str) else np.asarray(term, np.float32)
+            return (1 + normed @ vec) / 2
+
+        sims = np.prod([shifted(t) for t in positive], axis=0) / (
+            np.prod([shifted(t) for t in negative], axis=0) + 1e-6)
+        if topn is None:
+            return sims
+        return self._top(sims, self._query_rows(positive, negative), topn)
+
+    def similar_by_vector(self, vector, topn=10, restrict_vocab=None):
+        return self.most_similar(positive=[np.asarray(vector)], topn=topn, restrict_vocab=restrict_vocab)
 
     def similarity(self, w1, w2) -> float:
         """Cosine similarity of two words."""
-        normed = self.get_normed_vectors()
-        return float(normed[self.get_index(w1)] @ normed[self.get_index(w2)])
+        return float(self._unit_vector(w1)[0] @ self._unit_vector(w2)[0])
 
     def distance(self, w1, w2) -> float:
         return 1.0 - self.similarity(w1, w2)
+
+    def n_similarity(self, ws1, ws2) -> float:
+        """Cosine similarity of the means of two sets of words."""
+        ws1, ws2 = self._as_list(ws1), self._as_list(ws2)
+        if not ws1 or not ws2:
+            raise ValueError("n_similarity needs two non-empty lists of words")
+        m1 = self.get_mean_vector(ws1, pre_normalize=False, ignore_missing=False)
+        m2 = self.get_mean_vector(ws2, pre_normalize=False, ignore_missing=False)
+        return float(m1 @ m2 / max(np.linalg.norm(m1) * np.linalg.norm(m2), 1e-12))
+
+    @staticmethod
+    def cosine_similarities(vector_1, vectors_all):
+        """Cosine similarity of ``vector_1`` with each row of ``vectors_all``."""
+        vectors_all = np.asarray(vectors_all, dtype=np.float32)
+        norms = np.linalg.norm(vectors_all, axis=1) * np.linalg.norm(vector_1)
+        return (vectors_all @ np.asarray(vector_1, np.float32)) / np.where(norms > 0, norms, 1.0)
+
+    def distances(self, word_or_vector, other_words=()):
+        """Cosine distance (1 - similarity) from a word or vector to ``other_words`` (default:
+        every word, in vocabulary order)."""
+        vec = self.get_vector(word_or_vector) if isinstance(word_or_vector, str) else word_or_vector
+        others = self.vectors if not len(other_words) else self[list(other_words)]
+        return 1 - self.cosine_similarities(vec, others)
+
+    def closer_than(self, key1, key2):
+        """The words closer to ``key1`` than ``key2`` is (``key1`` itself left out), in vocabulary order."""
+        dist = self.distances(key1)
+        own, other = self.key_to_index.get(key1), self.get_index(key2)
+        return [self.index_to_key[i] for i in np.flatnonzero(dist < dist[other]) if i != own]
+
+    def rank(self, key1, key2) -> int:
+        """The rank of ``key2`` among the words closest to ``key1`` (1: the closest)."""
+        return len(self.closer_than(key1, key2)) + 1
+
+    def add_vectors(self, keys, weights, replace=False):
+        """Add words with their vectors at the end; existing words keep their vector unless
+        ``replace``. Their counts are 0."""
+        if isinstance(keys, str):
+            keys, weights = [keys], np.asarray(weights, dtype=np.float32).reshape(1, -1)
+        keys, weights = list(keys), np.asarray(weights, dtype=np.float32)
+        if weights.shape != (len(keys), self.vector_size):
+            raise ValueError(f"add_vectors needs ({len(keys)}, {self.vector_size}) weights, got {weights.shape}")
+        if len(set(keys)) != len(keys):
+            raise ValueError("add_vectors got the same key twice")
+        known = np.array([k in self.key_to_index for k in keys], dtype=bool)
+        new = [k for k, seen in zip(keys, known) if not seen]
+        if replace and known.any():
+            self.vectors[[self.key_to_index[k] for k, seen in zip(keys, known) if seen]] = weights[known]
+        for key in new:
+            self.key_to_index[key] = len(self.index_to_key)
+            self.index_to_key.append(key)
+        self.vectors = np.vstack([self.vectors, weights[~known]])
+        if self.counts is not None:
+            self.counts = np.concatenate([self.counts, np.zeros(len(new), np.int64)])
+        self._normed = None
 
     def doesnt_match(self, words):
         """The word furthest from the mean of the others (unknown words are ignored)."""
@@ -182,22 +302,6 @@ class WordVectors:
         return known[int(np.argmin(vecs @ mean))]
 
     # ------------------------------------------------------------------ evaluation
-    @staticmethod
-    def _read_pairs(path, delimiter):
-        rows = []
-        with _open_text(path) as fh:
-            for line in fh:
-                if not line.strip() or line.startswith("#"):
-                    continue
-                parts = line.rstrip("\n").split(delimiter)
-                if len(parts) < 3:
-                    parts = line.split()
-                try:
-                    rows.append((parts[0], parts[1], float(parts[2])))
-                except (ValueError, IndexError):
-                    continue  # a header row such as "word1 word2 SimLex999"
-        return rows
-
     def evaluate_word_pairs(self, pairs, delimiter="\t", restrict_vocab=300000, case_insensitive=True,
                             dummy4unknown=False):
         """Correlation of cosine similarities with human scores (gensim's semantics).
@@ -220,7 +324,7 @@ class WordVectors:
         allowed = self.index_to_key[:restrict_vocab]
         lookup = {(w.upper() if case_insensitive else w): i for i, w in reversed(list(enumerate(allowed)))}
         gold, idx1, idx2, oov = [], [], [], 0
-        for a, b, score in self._read_pairs(pairs, delimiter):
+        for a, b, score in read_word_pairs(pairs, delimiter):
             if case_insensitive:
                 a, b = a.upper(), b.upper()
             if a in lookup and b in lookup:
@@ -263,7 +367,7 @@ class WordVectors:
         allowed = self.index_to_key[:restrict_vocab]
         lookup = {(w.upper() if case_insensitive else w): i for i, w in reversed(list(enumerate(allowed)))}
         sections, questions, owners, skipped = [], [], [], []
-        with _open_text(analogies) as fh:
+        with open_text(analogies) as fh:
             for line in fh:
                 if line.startswith(":"):
                     sections.append({"section": line[1:].strip(), "correct": [], "incorrect": []})
@@ -305,18 +409,7 @@ class WordVectors:
     def save_word2vec_format(self, path, binary=False, write_header=True):
         """Write the word2vec C format (text, or binary float32 rows); a ``.gz`` path is
         gzip-compressed, as gensim writes it. The file appears whole or not at all."""
-        n, dim = self.vectors.shape
-        with atomic_write(path) as fh:
-            if write_header:
-                fh.write(f"{n} {dim}\n".encode())
-            if binary:
-                rows = self.vectors.astype("<f4")
-                for word, row in zip(self.index_to_key, rows):
-                    fh.write(word.encode("utf-8") + b" " + row.tobytes() + b"\n")
-            else:
-                body = np.char.mod("%.6g", self.vectors)
-                lines = (word + " " + " ".join(row) + "\n" for word, row in zip(self.index_to_key, body))
-                fh.write("".join(lines).encode("utf-8"))
+        _word_files.save_word2vec(path, self.index_to_key, self.vectors, binary, write_header)
 
     @classmethod
     def load_word2vec_format(cls, path, binary=False, no_header=False, limit=None):
@@ -324,58 +417,13 @@ class WordVectors:
 
         ``no_header=True`` reads GloVe's text format (see :meth:`load_glove_format`).
         """
-        if binary:
-            return cls._load_binary(path, limit)
-        with _open_text(path) as fh:
-            lines = fh.read().splitlines()
-        if not lines:
-            raise ValueError(f"{path!r} is empty")
-        if not no_header:
-            header = lines[0].split()
-            if len(header) != 2 or not all(h.isdigit() for h in header):
-                raise ValueError(f"{path!r}: the first line should be '<n_words> <vector_size>', got "
-                                 f"{lines[0][:60]!r}; use load_glove_format for headerless files")
-            n, dim = int(header[0]), int(header[1])
-            lines = lines[1:n + 1]
-        lines = [ln for ln in lines if ln.strip()]
-        if limit is not None:
-            lines = lines[:limit]
-        words, rests = zip(*(ln.rstrip().split(" ", 1) for ln in lines)) if lines else ((), ())
-        values = np.array(" ".join(rests).split(), dtype=np.float32)
-        dim = values.size // max(len(words), 1) if no_header else dim
-        if values.size != len(words) * dim:
-            raise ValueError(f"{path!r}: rows do not all have {dim} values")
-        return cls(list(words), values.reshape(len(words), dim))
+        return cls(*_word_files.load_word2vec(path, binary, no_header, limit))
 
     @classmethod
     def load_glove_format(cls, path, limit=None):
         """Read Stanford GloVe's text format (``word v1 ... vd`` lines, no header)."""
         return cls.load_word2vec_format(path, binary=False, no_header=True, limit=limit)
 
-    @classmethod
-    def _load_binary(cls, path, limit):
-        with (gzip.open(path, "rb") if is_gzip_path(path) else open(path, "rb")) as fh:
-            data = fh.read()
-        end = data.index(b"\n")
-        n, dim = (int(x) for x in data[:end].split())
-        if limit is not None:
-            n = min(n, limit)
-        pos, width = end + 1, 4 * dim
-        words, rows = [], []
-        for _ in range(n):
-            space = data.index(b" ", pos)
-            words.append(data[pos:space].decode("utf-8", errors="replace").lstrip("\n"))
-            rows.append(data[space + 1:space + 1 + width])
-            pos = space + 1 + width
-        vectors = np.frombuffer(b"".join(rows), dtype="<f4").reshape(n, dim).astype(np.float32)
-        return cls(words, vectors)
-
     def save_projector_tsv(self, vectors_path, metadata_path, limit=None):
         """Write the two TSV files the TensorBoard Embedding Projector reads."""
-        n = len(self) if limit is None else min(limit, len(self))
-        with atomic_write(vectors_path) as fh:
-            np.savetxt(fh, self.vectors[:n], delimiter="\t", fmt="%.6g")
-        with atomic_write(metadata_path) as fh:
-            fh.write("".join(w.replace("\t", " ").replace("\n", " ") + "\n"
-                             for w in self.index_to_key[:n]).encode("utf-8"))
-        return os.fspath(vectors_path), os.fspath(metadata_path)
+        return _word_files.save_projector_tsv(vectors_path, metadata_path, self.index_to_key, self.vectors, limit)

@@ -110,3 +110,67 @@ def test_evaluation_matches_gensim(shared_data):
     ours, theirs = (m.evaluate_word_analogies(shared_data / "questions-words.txt") for m in (wv, kv))
     assert ours[0] == pytest.approx(theirs[0])
     assert [len(s["correct"]) for s in ours[1]] == [len(s["correct"]) for s in theirs[1]]
+
+
+# ---------------------------------------------------------------- gensim's KeyedVectors queries
+@pytest.fixture(scope="module")
+def paired_vectors():
+    """The same random vectors as skembed WordVectors and as gensim KeyedVectors."""
+    kv_module = pytest.importorskip("gensim.models.keyedvectors")
+    rng = np.random.default_rng(3)
+    words = [f"w{i}" for i in range(60)]
+    vectors = rng.normal(size=(60, 8)).astype(np.float32)
+    kv = kv_module.KeyedVectors(8)
+    kv.add_vectors(words, vectors)
+    return WordVectors(words, vectors.copy()), kv, rng.normal(size=8).astype(np.float32)
+
+
+def _same_ranking(ours, theirs):
+    assert [w for w, _ in ours] == [w for w, _ in theirs]
+    np.testing.assert_allclose([s for _, s in ours], [s for _, s in theirs], rtol=1e-5, atol=1e-6)
+
+
+def test_most_similar_and_cosmul_equal_gensims(paired_vectors):
+    wv, kv, vec = paired_vectors
+    for pos, neg in [(["w1", "w2"], ["w3"]), (["w4"], []), ([vec, "w5"], ["w6"]), ([("w7", 2.0), "w8"], [])]:
+        _same_ranking(wv.most_similar(pos, neg, topn=7), kv.most_similar(pos, neg, topn=7))
+    _same_ranking(wv.most_similar_cosmul(["w1", "w2"], ["w3"], topn=7),
+                  kv.most_similar_cosmul(["w1", "w2"], ["w3"], topn=7))
+    _same_ranking(wv.most_similar_cosmul("w9", topn=5), kv.most_similar_cosmul("w9", topn=5))
+    np.testing.assert_allclose(wv.most_similar("w1", topn=None), kv.most_similar("w1", topn=None), atol=1e-6)
+    np.testing.assert_allclose(wv.most_similar_cosmul(["w1"], ["w2"], topn=None),
+                               kv.most_similar_cosmul(["w1"], ["w2"], topn=None), rtol=1e-5)
+    assert wv.most_similar("w1", topn=0) == [] == kv.most_similar("w1", topn=0)
+
+
+def test_distances_ranks_and_means_equal_gensims(paired_vectors):
+    wv, kv, vec = paired_vectors
+    np.testing.assert_allclose(wv.distances("w1"), kv.distances("w1"), atol=1e-6)
+    np.testing.assert_allclose(wv.distances(vec, ["w2", "w3"]), kv.distances(vec, ["w2", "w3"]), atol=1e-6)
+    assert wv.closer_than("w1", "w20") == kv.closer_than("w1", "w20")
+    assert wv.rank("w1", "w20") == kv.rank("w1", "w20")
+    assert wv.n_similarity(["w1", "w2"], ["w3", "w4"]) == pytest.approx(kv.n_similarity(["w1", "w2"], ["w3", "w4"]),
+                                                                        abs=1e-6)
+    for kwargs in [{}, {"pre_normalize": False}, {"post_normalize": True}]:
+        np.testing.assert_allclose(wv.get_mean_vector(["w1", vec, "missing"], [1, 2, -3], **kwargs),
+                                   kv.get_mean_vector(["w1", vec, "missing"], [1, 2, -3], **kwargs), atol=1e-6)
+    with pytest.raises(KeyError):
+        wv.get_mean_vector(["missing"], ignore_missing=False)
+    with pytest.raises(ValueError):
+        wv.n_similarity([], ["w1"])
+
+
+def test_add_vectors_as_gensim_does():
+    wv = WordVectors(["a", "b"], np.eye(2, dtype=np.float32), counts=[3, 1])
+    wv.most_similar("a")                                  # fills the cache that add_vectors must drop
+    wv.add_vectors(["b", "c"], np.array([[5, 5], [0, 2]], np.float32))
+    assert wv.index_to_key == ["a", "b", "c"] and wv.get_index("c") == 2
+    np.testing.assert_array_equal(wv["b"], [0, 1])       # kept without replace
+    assert wv.counts.tolist() == [3, 1, 0]
+    wv.add_vectors("b", [7, 7], replace=True)
+    np.testing.assert_array_equal(wv["b"], [7, 7])
+    assert wv.most_similar("a", topn=2)[0][0] == "b"
+    with pytest.raises(ValueError, match="twice"):
+        wv.add_vectors(["d", "d"], np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="weights"):
+        wv.add_vectors(["d"], np.zeros((1, 3)))

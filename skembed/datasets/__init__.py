@@ -126,14 +126,9 @@ def load_word_pairs(name: str):
     >>> load_word_pairs("wordsim353")[0]
     ('love', 'sex', 6.77)
     """
+    from .._word_files import parse_word_pairs
     word_pairs_path(name)
-    pairs = []
-    for line in _read_text(_WORD_PAIRS[name]).splitlines():
-        parts = line.split("\t")
-        if line.startswith("#") or len(parts) < 3:
-            continue
-        pairs.append((parts[0], parts[1], float(parts[2])))
-    return pairs
+    return parse_word_pairs(_read_text(_WORD_PAIRS[name]).splitlines())
 
 
 def analogies_path():
