@@ -98,3 +98,34 @@ def _cell(v):
     if isinstance(v, float):
         return f"{v:.3f}" if abs(v) < 10 else f"{v:,.0f}"
     return str(v)
+
+
+class PeakRSS:
+    """Context manager: the largest resident set (MB) seen while its block runs, above the
+    resident set at its start (``added_mb``), sampled every 10 ms by a thread (Linux)."""
+
+    def __enter__(self):
+        import threading
+        self._page = os.sysconf("SC_PAGE_SIZE")
+        self.start_mb = self.peak_mb = self._rss()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+        return self
+
+    def _rss(self):
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * self._page / 2**20
+
+    def _watch(self):
+        while not self._stop.wait(0.01):
+            self.peak_mb = max(self.peak_mb, self._rss())
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.peak_mb = max(self.peak_mb, self._rss())
+
+    @property
+    def added_mb(self):
+        return self.peak_mb - self.start_mb

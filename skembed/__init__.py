@@ -7,9 +7,11 @@ from ._base import SkembedVersionWarning
 from ._text import Tokenizer
 from ._vocab import Vocabulary
 from .attention import AttentionPoolingClassifier
+from .fasttext import FastTextVectorizer
 from .glove import GloVeVectorizer
 from .persistence import load, save
 from .pooling import DocumentPooler, pool
+from .subword_vectors import SubwordVectors
 from .vectors import WordVectors
 from .word2vec import Word2VecVectorizer
 
@@ -17,8 +19,10 @@ __all__ = [
     "__version__",
     "AttentionPoolingClassifier",
     "DocumentPooler",
+    "FastTextVectorizer",
     "GloVeVectorizer",
     "SkembedVersionWarning",
+    "SubwordVectors",
     "Tokenizer",
     "Vocabulary",
     "Word2VecVectorizer",

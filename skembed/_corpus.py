@@ -17,7 +17,7 @@ import numpy as np
 from ._text import Tokenizer, iter_token_lists
 from ._vocab import Vocabulary
 
-__all__ = ["Corpus", "scan_corpus", "encode_corpus", "iter_chunks"]
+__all__ = ["Corpus", "scan_corpus", "encode_corpus", "encode_with_unseen", "iter_chunks"]
 
 CHUNK_DOCS = 8192
 
@@ -266,3 +266,22 @@ def encode_corpus(X, tokenizer: Tokenizer | None, key_to_index: dict, *, unknown
             part.ids[ids < 0] = unknown_id
         parts.append(part)
     return Corpus.concatenate(parts)
+
+
+def encode_with_unseen(X, tokenizer: Tokenizer | None, key_to_index: dict) -> tuple[Corpus, list]:
+    """Encode documents keeping unseen words: they get ids ``len(key_to_index)`` onwards in
+    order of first sight (C-level lookups, as in ``scan_corpus``).
+
+    Returns the corpus and the unseen words, so that a caller can give each a vector.
+    """
+    table = defaultdict(None, key_to_index)
+    if len(table) and max(table.values()) != len(table) - 1:
+        raise ValueError("key_to_index must map its words to 0 .. n - 1")
+    table.default_factory = table.__len__
+    lookup = table.__getitem__
+    parts = []
+    for chunk in iter_chunks(_token_lists(X, tokenizer, allow_empty=True)):
+        lengths, n = _flatten(chunk)
+        ids = np.fromiter(map(lookup, chain.from_iterable(chunk)), dtype=np.int32, count=n)
+        parts.append(Corpus(ids, np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)))
+    return Corpus.concatenate(parts), list(islice(table, len(key_to_index), None))

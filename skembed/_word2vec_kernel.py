@@ -108,6 +108,7 @@ class Word2VecConfig:
     shrink_windows: bool = True
     batch_size: int = 2048
     row_update_cap: float = 16.0
+    ngram_update_cap: float = 64.0
     negative_group: int = 4
     negative_draws: int = 1
     spread_groups: bool = False
@@ -149,8 +150,8 @@ class Word2VecKernel:
             w_in = (torch.rand(n_words, d, generator=generator, device=device) - 0.5) / d
             w_out = torch.zeros(n_words, d, device=device)
         else:
-            w_in = torch.as_tensor(np.asarray(w_in, np.float32), device=device).clone()
-            w_out = torch.as_tensor(np.asarray(w_out, np.float32), device=device).clone()
+            w_in = torch.as_tensor(w_in, dtype=torch.float32, device=device).clone()
+            w_out = torch.as_tensor(w_out, dtype=torch.float32, device=device).clone()
         self.w_in, self.w_out = w_in, w_out
         self.keep_prob = torch.as_tensor(keep_prob, dtype=torch.float32, device=device)
         self.neg_prob = torch.as_tensor(neg_alias[0], dtype=torch.float32, device=device)
@@ -353,6 +354,15 @@ class Word2VecKernel:
         coin = torch.rand(n * k, generator=self.gen, device=self.device)
         return torch.where(coin < self.neg_prob.index_select(0, pick), pick, self.neg_alias.index_select(0, pick))
 
+    def _gather_input(self, ids, out):
+        """The input vectors of words ``ids``, written into ``out`` (the hook a subword kernel
+        overrides: there a word's input vector is the mean of several rows)."""
+        return torch.index_select(self.w_in, 0, ids, out=out)
+
+    def _add_input(self, ids, steps):
+        """Add ``steps`` (n, d) to the input vectors of words ``ids`` (the other hook)."""
+        self._scatter_add(self.w_in, ids, steps)
+
     @staticmethod
     def _scatter_add(matrix, rows, values):
         # scatter_add_ is about twice as fast as index_add_ on CPU
@@ -441,7 +451,7 @@ class Word2VecKernel:
         rows = self._window_rows(codes)
         mask, n_pairs = rows[:, :2 * w + 1], rows[:, 2 * w + 1:]          # (n, 2w+1), (n, 1)
         h_pad = self._padded_rows(n)
-        h = torch.index_select(self.w_in, 0, centres, out=h_pad[2 * w:2 * w + n])   # (n, d)
+        h = self._gather_input(centres, out=h_pad[2 * w:2 * w + n])          # (n, d)
         e = self.w_out.index_select(0, span_ids)                          # (n+2w, d)
         e_win = e.unfold(0, 2 * w + 1, 1)                                 # (n, d, 2w+1) view
         scores = torch.bmm(h.unsqueeze(1), e_win).squeeze(1)              # (n, 2w+1)
@@ -454,7 +464,7 @@ class Word2VecKernel:
         g_e = overlap_add_padded(h_pad, g_pos, w, pos)
         self._scatter_add(self.w_out, span_ids, g_e * self._damping(span_ids).unsqueeze(1))
         self._scatter_add(self.w_out, negs, neg_u * self._damping(negs).unsqueeze(1))
-        self._scatter_add(self.w_in, centres, g_h)
+        self._add_input(centres, g_h)
         return loss
 
     def _cbow_step(self, ids_ext, codes, start, n, lr, negs=None):
@@ -467,7 +477,7 @@ class Word2VecKernel:
         mask, mean_weights, valid = rows[:, :width], rows[:, width:2 * width], rows[:, 2 * width:]
         # (n + 2w, d) scratch rows, reused: the span's vectors, then each (n, d) step in turn
         scratch = self._buffer("scratch", n + 2 * w)
-        e = torch.index_select(self.w_in, 0, span_ids, out=scratch)
+        e = self._gather_input(span_ids, out=scratch)
         pos = self._positions(n + 2 * w)
         h = window_sum(e, mean_weights, pos)                               # context means
         u_c = torch.index_select(self.w_out, 0, centres, out=self._buffer("centre", n))
@@ -485,7 +495,7 @@ class Word2VecKernel:
         self._scatter_add(self.w_out, centres, h.mul_(g_pos))               # (h is not needed after this)
         self._scatter_add(self.w_out, negs, neg_u)
         # word2vec adds the hidden error to every context word unscaled (cbow_mean=1)
-        self._scatter_add(self.w_in, span_ids, overlap_add_padded(g_h_pad, mask, w, pos))
+        self._add_input(span_ids, overlap_add_padded(g_h_pad, mask, w, pos))
         return loss
 
 

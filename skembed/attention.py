@@ -27,6 +27,7 @@ from ._corpus import DistinctIds, encode_corpus, scan_corpus
 from ._nn import AttentionPoolingNet, attention_penalty
 from ._optim import AdamW, RowAdam
 from ._text import Tokenizer, check_documents, iter_token_lists
+from .subword_vectors import SubwordVectors
 from .vectors import WordVectors
 
 __all__ = ["AttentionPoolingClassifier"]
@@ -77,14 +78,18 @@ class AttentionPoolingClassifier(ClassifierMixin, TransformerMixin, BaseTextEsti
 
     Parameters
     ----------
-    embeddings : None, Word2VecVectorizer, GloVeVectorizer or WordVectors, default=None
+    embeddings : None, a vectorizer, WordVectors or SubwordVectors, default=None
         None learns embeddings from scratch (size ``embedding_dim``). An unfitted
         vectorizer is cloned and fitted on the training texts inside ``fit`` (so
         ``GridSearchCV`` over ``embeddings__vector_size`` has no leakage), with
         a seed derived from ``random_state`` when its own ``random_state`` is
         None; a fitted one, or a ``WordVectors`` (e.g. pretrained vectors), is
         used as it is.
-        Known words start from those vectors, the others at random.
+        Known words start from those vectors, the others at random; subword
+        vectors (``FastTextVectorizer``, or a fastText ``.bin`` model read with
+        ``SubwordVectors.load_facebook_format``) also give the tokens they never
+        saw their n-gram vectors. ``freeze_embeddings`` fixes only the rows of
+        words the vectors knew.
     embedding_dim : int, default=50
         Size of learned embeddings (ignored when ``embeddings`` gives vectors).
     freeze_embeddings : bool, default=False
@@ -302,14 +307,29 @@ class AttentionPoolingClassifier(ClassifierMixin, TransformerMixin, BaseTextEsti
         net = AttentionPoolingNet(**config)
         if wv is not None:
             with torch.no_grad():
-                known = [(i, wv.key_to_index[w]) for i, w in enumerate(vocab_words) if w in wv.key_to_index]
-                if known:
-                    rows, src = map(list, zip(*known))
-                    net.embedding.weight[rows] = torch.as_tensor(wv.vectors[src])
+                net.embedding.weight[:] = torch.as_tensor(self._initial_rows(vocab_words, wv,
+                                                                             net.embedding.weight.detach().numpy()))
                 net.embedding.weight[0] = 0.0
         if self.freeze_embeddings and wv is None:
             net.embedding.weight.requires_grad_(False)
         return net.to(device), config
+
+    @staticmethod
+    def _initial_rows(vocab_words, wv, rows):
+        """``rows`` (the random start) with each token's vector from ``wv`` where it has one:
+        the words ``wv`` knows, and with subword vectors (fastText) the other tokens'
+        n-gram vectors too, unless those are zero (no n-gram of theirs was trained)."""
+        rows = rows.copy()
+        known = [(i, wv.key_to_index[w]) for i, w in enumerate(vocab_words) if w in wv.key_to_index]
+        if known:
+            dst, src = map(list, zip(*known))
+            rows[dst] = wv.vectors[src]
+        if isinstance(wv, SubwordVectors):
+            others = [i for i, w in enumerate(vocab_words) if i and w not in wv.key_to_index]
+            vectors = wv.ngram_vectors([vocab_words[i] for i in others])
+            has = np.flatnonzero(np.any(vectors != 0, axis=1))
+            rows[np.asarray(others, dtype=np.int64)[has]] = vectors[has]
+        return rows
 
     def _frozen_rows(self, vocab_words, wv):
         """Rows the optimizer never updates: the padding row and, with ``freeze_embeddings``,

@@ -37,12 +37,14 @@ _MANIFEST = "skembed.json"
 
 def _classes():
     from .attention import AttentionPoolingClassifier
+    from .fasttext import FastTextVectorizer
     from .glove import GloVeVectorizer
     from .pooling import DocumentPooler
+    from .subword_vectors import SubwordVectors
     from .vectors import WordVectors
     from .word2vec import Word2VecVectorizer
-    return {c.__name__: c for c in (Word2VecVectorizer, GloVeVectorizer, AttentionPoolingClassifier,
-                                    WordVectors, DocumentPooler)}
+    return {c.__name__: c for c in (Word2VecVectorizer, GloVeVectorizer, FastTextVectorizer,
+                                    AttentionPoolingClassifier, WordVectors, SubwordVectors, DocumentPooler)}
 
 
 class _Writer:

@@ -109,7 +109,9 @@ class DocumentPooler:
     def fit(self, corpus: Corpus, vectors: np.ndarray, counts: np.ndarray, doc_freq: np.ndarray, n_docs: int):
         if self.mode == "tfidf":
             self.word_weights_ = (np.log((1.0 + n_docs) / (1.0 + doc_freq)) + 1.0).astype(np.float32)
+            self.unseen_weight_ = float(np.log(1.0 + n_docs) + 1.0)
         elif self.mode == "sif":
+            self.unseen_weight_ = 1.0
             p = counts / max(counts.sum(), 1)
             self.word_weights_ = (self.sif_alpha / (self.sif_alpha + p)).astype(np.float32)
             docs = pool(corpus, vectors, "weighted", self.word_weights_)
@@ -119,8 +121,14 @@ class DocumentPooler:
         return self
 
     def transform(self, corpus: Corpus, vectors: np.ndarray) -> np.ndarray:
+        """Pool ``corpus``; rows of ``vectors`` past the fitted words are words unseen at fit
+        time (subword vectors give them one), weighted as a word of document frequency 0."""
         if self.mode in ("tfidf", "sif"):
-            out = pool(corpus, vectors, "weighted", self.word_weights_)
+            weights = self.word_weights_
+            if len(vectors) > len(weights):
+                unseen = np.float32(getattr(self, "unseen_weight_", weights.max(initial=1.0)))
+                weights = np.concatenate([weights, np.full(len(vectors) - len(weights), unseen, np.float32)])
+            out = pool(corpus, vectors, "weighted", weights)
             if self.component_ is not None:
                 out -= np.outer(out @ self.component_, self.component_)
             return out

@@ -143,11 +143,14 @@ class Word2VecVectorizer(BaseEmbeddingVectorizer):
             negative_draws=_NEGATIVE_SHARING[self.algorithm][1],
             spread_groups=True, shuffle_piece=_SHUFFLE_PIECE)
 
+    def _make_kernel(self, vocab, device, generator, w_in, w_out):
+        return Word2VecKernel(self._config(), vocab.keep_probabilities(self.sample),
+                              vocab.negative_alias(self.ns_exponent), device, generator, w_in=w_in, w_out=w_out)
+
     def _train(self, vocab, corpus, epochs, w_in=None, w_out=None):
+        """Train on an encoded corpus; returns (input matrix, output matrix, history) as numpy."""
         with torch_context(self.n_jobs, self.device, self.random_state) as (device, seed):
-            kernel = Word2VecKernel(self._config(), vocab.keep_probabilities(self.sample),
-                                    vocab.negative_alias(self.ns_exponent), device,
-                                    make_generator(device, seed), w_in=w_in, w_out=w_out)
+            kernel = self._make_kernel(vocab, device, make_generator(device, seed), w_in, w_out)
             total = corpus.n_tokens * epochs
             with progress_bar(self.verbose, total, f"word2vec {self.algorithm}") as bar:
                 stats, _ = kernel.train(corpus.ids, corpus.offsets, epochs, total, 0, on_batch=bar.update)

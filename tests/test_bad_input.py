@@ -108,6 +108,7 @@ def test_random_unicode_text_at_fit_is_a_fit_or_a_clear_error(name, X):
 
 
 STEP = {"word2vec": ("skembed._word2vec_kernel", "Word2VecKernel", "_sg_step"),
+        "fasttext": ("skembed._fasttext_kernel", "SubwordKernel", "_add_input"),
         "glove": ("skembed._glove_kernel", "GloVeKernel", "step"),
         "attention": ("skembed._optim", "AdamW", "step")}
 

@@ -1,0 +1,119 @@
+"""Subword (fastText) training: the word2vec kernel with composite input vectors.
+
+Knows nothing of scikit-learn. The input matrix holds one row per vocabulary
+word followed by one row per used n-gram bucket (``skembed._subwords``); a
+word's input vector is the mean of its own row and its n-gram rows, as in
+Bojanowski et al. (2017). Everything else (subsampling, shuffled pieces,
+windows as views, shared negatives, the learning-rate schedule, divergence
+checks) is :class:`~skembed._word2vec_kernel.Word2VecKernel`'s: this kernel only
+overrides how input vectors are read and how their steps are written back.
+
+Reading is one ``embedding_bag`` mean over each word's rows; writing adds a
+word's step to every one of its rows unscaled, as fastText's
+``Model::update`` does for its unsupervised models. The rows of a batch's words
+are looked up from a CSR table built once (``starts``, ``lengths``, ``rows``)
+and reused between the read and the write of the same ids.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ._word2vec_kernel import Word2VecKernel
+
+__all__ = ["SubwordKernel"]
+
+
+class SubwordKernel(Word2VecKernel):
+    """Word2vec training whose input vectors are means of a word's row and its n-gram rows.
+
+    Parameters
+    ----------
+    config, keep_prob, neg_alias, device, generator
+        As for :class:`Word2VecKernel`.
+    sub_offsets : ndarray of int64, (n_words + 1,)
+    sub_rows : ndarray of int64
+        Word ``i``'s input rows are ``sub_rows[sub_offsets[i]:sub_offsets[i + 1]]``
+        (its own row ``i`` first, then ``n_words + j`` for its n-gram rows ``j``).
+    n_ngram_rows : int
+    w_in, w_out : ndarray, optional
+        Existing weights (``partial_fit``); ``w_in`` has ``n_words + n_ngram_rows`` rows.
+    """
+
+    def __init__(self, config, keep_prob, neg_alias, device, generator, sub_offsets, sub_rows, n_ngram_rows,
+                 w_in=None, w_out=None):
+        n_words, d = len(keep_prob), config.vector_size
+        if w_in is None:
+            # fastText's and gensim's initialisation: every input row uniform in [-1/d, 1/d), output zero
+            w_in = (torch.rand(n_words + n_ngram_rows, d, generator=generator, device=device) * 2 - 1) / d
+            w_out = torch.zeros(n_words, d, device=device)
+        super().__init__(config, keep_prob, neg_alias, device, generator, w_in=w_in, w_out=w_out)
+        offsets = torch.as_tensor(sub_offsets, dtype=torch.int64, device=device)
+        self.sub_start, self.sub_len = offsets[:-1], offsets[1:] - offsets[:-1]
+        self.sub_rows = torch.as_tensor(sub_rows, dtype=torch.int64, device=device)
+        self._layout_of = (None, None)
+        self._seen = torch.zeros(n_words, dtype=torch.bool, device=device)
+        self._position = torch.zeros(n_words, dtype=torch.int64, device=device)
+        self._row_total = torch.zeros(self.w_in.shape[0], device=device)
+
+    def _distinct(self, ids):
+        """Sorted distinct ids and each id's position among them, in time linear in the batch
+        (two scratch arrays over the vocabulary instead of a sort)."""
+        seen, position = self._seen, self._position
+        seen[ids] = True
+        words = seen.nonzero().squeeze(1)
+        seen[words] = False
+        position[words] = torch.arange(words.shape[0], device=self.device)
+        return words, position.index_select(0, ids)
+
+    def _layout(self, ids):
+        """(distinct words, each id's position among them, their flat rows, bag offsets, bag
+        lengths) for words ``ids``; kept for the write that follows the read of the same ids."""
+        if self._layout_of[0] is ids:
+            return self._layout_of[1]
+        words, inverse = self._distinct(ids)
+        lengths = self.sub_len.index_select(0, words)
+        offsets = torch.cumsum(lengths, 0).sub_(lengths)
+        total = int(offsets[-1] + lengths[-1]) if words.shape[0] else 0
+        # position p of bag b reads sub_rows[start[b] + p - offsets[b]]
+        shift = torch.repeat_interleave(self.sub_start.index_select(0, words) - offsets, lengths, output_size=total)
+        flat = self.sub_rows.index_select(0, shift.add_(torch.arange(total, device=self.device)))
+        layout = (words, inverse, flat, offsets, lengths)
+        self._layout_of = (ids, layout)
+        return layout
+
+    def _gather_input(self, ids, out):
+        # each distinct word is composed once (mode 1: the mean of its bag), then read per token
+        _, inverse, flat, offsets, _ = self._layout(ids)
+        composed = torch.embedding_bag(self.w_in, flat, offsets, False, 1)[0]
+        return torch.index_select(composed, 0, inverse, out=out)
+
+    def _add_input(self, ids, steps):
+        # a word's steps are summed once, then added to each of its rows
+        words, inverse, flat, offsets, lengths = self._layout(ids)
+        summed = steps.new_zeros(words.shape[0], steps.shape[1]).index_add_(0, inverse, steps)
+        spread = summed.repeat_interleave(lengths, 0)
+        if self.cfg.ngram_update_cap:
+            spread.mul_(self._ngram_damping(inverse, flat, offsets, lengths).unsqueeze(1))
+        self.w_in.index_add_(0, flat, spread)
+
+    def _ngram_damping(self, inverse, flat, offsets, lengths):
+        """Scale of each (word, row) update so that an n-gram row's summed weight in a batch is
+        at most ``ngram_update_cap`` occurrences: ``min(1, T / c)`` with ``c`` the occurrences
+        of the words that share the row.
+
+        An n-gram row is shared by every word holding the n-gram ("the" by "the", "there",
+        "other", ...), so a batch can sum hundreds of alike updates into it from stale values,
+        which made skip-gram diverge on long documents. A word's own row is left to the word
+        kernel's rule (skip-gram's centre damping; none in CBOW), so it scales by 1.
+        """
+        cap = self.cfg.ngram_update_cap
+        occurrences = torch.bincount(inverse, minlength=lengths.shape[0]).to(self.w_in.dtype)
+        if self.cfg.algorithm == "skipgram" and self.cfg.row_update_cap:
+            occurrences.clamp_(max=self.cfg.row_update_cap)   # the centre damping capped each word already
+        per_row = occurrences.repeat_interleave(lengths)
+        total = self._row_total.index_add_(0, flat, per_row)
+        scale = (cap / total.index_select(0, flat)).clamp_(max=1.0)
+        total.index_fill_(0, flat, 0.0)                    # the buffer is all zeros again
+        scale[offsets] = 1.0                               # each word's own row comes first in its bag
+        return scale

@@ -1,0 +1,150 @@
+"""``FastTextVectorizer``: subword (fastText) embeddings as a scikit-learn transformer."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from sklearn.utils._param_validation import Interval
+
+from ._corpus import encode_with_unseen
+from ._fasttext_kernel import SubwordKernel
+from ._subwords import vocabulary_rows
+from ._text import DEFAULT_TOKEN_PATTERN
+from .subword_vectors import SubwordVectors
+from .word2vec import Word2VecVectorizer
+
+__all__ = ["FastTextVectorizer"]
+
+
+class FastTextVectorizer(Word2VecVectorizer):
+    """Learn fastText subword embeddings from raw text and pool them into document vectors.
+
+    A word's input vector is the mean of its own row and the rows of its
+    character n-grams (``min_n`` to ``max_n`` characters of ``"<word>"``, hashed
+    into ``bucket`` rows as Facebook's fastText hashes them), trained by
+    skip-gram or CBOW with negative sampling on the word2vec kernel's batches
+    (Bojanowski et al., 2017). Any string then has a vector, so words never seen
+    in training (misspellings, inflections, "fr33") still count in ``transform``.
+
+    Parameters
+    ----------
+    min_n, max_n : int, default=3, 6
+        Shortest and longest n-grams, in characters; ``max_n < min_n`` trains
+        plain word vectors.
+    bucket : int, default=2_000_000
+        Hash buckets for n-grams (fastText's and gensim's default). Only buckets
+        that some vocabulary word uses get a row, so memory grows with the
+        vocabulary's distinct n-grams, not with ``bucket``.
+    oov_vectors : bool, default=True
+        ``transform`` gives a word unseen in training the mean of its n-gram
+        vectors; False drops it, as the other vectorizers do.
+    vector_size, window, algorithm, negative, ns_exponent, sample, min_count, max_vocab_size, epochs, \
+alpha, min_alpha, shrink_windows, batch_size, pooling, lowercase, token_pattern, tokenizer, n_jobs, \
+device, random_state, verbose
+        As for :class:`~skembed.Word2VecVectorizer`.
+
+    Attributes
+    ----------
+    wv_ : SubwordVectors
+        The composed vectors of the vocabulary, with the rows they are made of;
+        ``wv_["anyword"]`` answers for unseen words too.
+    vocabulary_ : dict of str to int
+    history_ : list of dict
+        Per epoch: ``loss``, ``words``, ``seconds``, ``words_per_second``.
+    syn1neg_ : ndarray of float32
+        The output vectors, kept for ``partial_fit``.
+    n_features_out_ : int
+
+    Notes
+    -----
+    ``partial_fit`` trains one epoch on new text with the existing vocabulary
+    and n-gram rows, as for :class:`~skembed.Word2VecVectorizer`.
+
+    Examples
+    --------
+    >>> from skembed import FastTextVectorizer
+    >>> docs = ["the cat sat on the mat", "the dog sat on the log"] * 50
+    >>> vec = FastTextVectorizer(vector_size=16, min_count=1, epochs=2, random_state=0).fit(docs)
+    >>> vec.transform(["the cats sat"]).shape, "cats" in vec.wv_
+    ((1, 16), False)
+    """
+
+    _parameter_constraints: dict = {
+        **Word2VecVectorizer._parameter_constraints,
+        "min_n": [Interval(numbers.Integral, 0, 64, closed="both")],
+        "max_n": [Interval(numbers.Integral, 0, 64, closed="both")],
+        "bucket": [Interval(numbers.Integral, 1, 1 << 31, closed="both")],
+        "oov_vectors": ["boolean"],
+    }
+
+    def __init__(self, vector_size=100, window=5, algorithm="skipgram", negative=5, ns_exponent=0.75,
+                 sample=1e-3, min_count=5, max_vocab_size=None, epochs=5, alpha=0.025, min_alpha=1e-4,
+                 shrink_windows=True, batch_size=None, min_n=3, max_n=6, bucket=2_000_000, oov_vectors=True,
+                 pooling="mean", lowercase=True, token_pattern=DEFAULT_TOKEN_PATTERN, tokenizer=None,
+                 n_jobs=None, device="cpu", random_state=None, verbose=0):
+        super().__init__(vector_size=vector_size, window=window, algorithm=algorithm, negative=negative,
+                         ns_exponent=ns_exponent, sample=sample, min_count=min_count,
+                         max_vocab_size=max_vocab_size, epochs=epochs, alpha=alpha, min_alpha=min_alpha,
+                         shrink_windows=shrink_windows, batch_size=batch_size, pooling=pooling,
+                         lowercase=lowercase, token_pattern=token_pattern, tokenizer=tokenizer, n_jobs=n_jobs,
+                         device=device, random_state=random_state, verbose=verbose)
+        self.min_n = min_n
+        self.max_n = max_n
+        self.bucket = bucket
+        self.oov_vectors = oov_vectors
+
+    def _make_kernel(self, vocab, device, generator, w_in, w_out):
+        index, offsets, rows = self._subword_layout
+        return SubwordKernel(self._config(), vocab.keep_probabilities(self.sample),
+                             vocab.negative_alias(self.ns_exponent), device, generator, offsets, rows,
+                             index.n_rows, w_in=w_in, w_out=w_out)
+
+    def _fit_corpus(self, vocab, corpus, epochs, warm):
+        if warm:
+            wv = self.wv_
+            self._subword_layout = vocabulary_rows(vocab.index_to_key, wv.min_n, wv.max_n, wv.bucket)
+            init = (np.vstack([wv.vectors_vocab, wv.vectors_ngrams]), self.syn1neg_)
+        else:
+            self._subword_layout = vocabulary_rows(vocab.index_to_key, self.min_n, self.max_n, self.bucket)
+            init = (None, None)
+        try:
+            index = self._subword_layout[0]
+            w_in, w_out, history = self._train(vocab, corpus, epochs, *init)
+        finally:
+            del self._subword_layout
+        n = len(vocab)
+        wv = SubwordVectors(vocab.index_to_key, w_in[:n], w_in[n:], self.wv_.min_n if warm else self.min_n,
+                            self.wv_.max_n if warm else self.max_n, index.bucket, index.buckets, vocab.counts)
+        self._finish_fit(wv, vocab, corpus, self._history(history, warm), syn1neg_=w_out)
+
+    def transform(self, X):
+        """Pool each document's word vectors into one vector; words unseen in training get their
+        n-gram vectors (unless ``oov_vectors=False``).
+
+        Returns
+        -------
+        ndarray of float32, shape (n_documents, n_features_out_)
+            Zero rows for documents without words that have a vector.
+        """
+        if not self.oov_vectors:
+            return super().transform(X)
+        self._check_fitted()
+        corpus, unseen = encode_with_unseen(X, self._make_tokenizer(), self.wv_.key_to_index)
+        vectors = self.wv_.vectors
+        if unseen:
+            vectors = np.vstack([vectors, self.wv_.ngram_vectors(unseen)])
+        return self.pooler_.transform(corpus, vectors)
+
+    def save_facebook_model(self, path):
+        """Write the fitted model as a fastText ``.bin`` file (input and output matrices), which
+        ``fasttext.load_model`` and gensim's ``load_facebook_model`` read."""
+        self._check_fitted()
+        self.wv_.save_facebook_format(path, self.syn1neg_, window=self.window, epochs=self.epochs,
+                                      min_count=self.min_count, negative=self.negative, algorithm=self.algorithm,
+                                      sample=self.sample)
+
+    def _check_state(self):
+        super()._check_state()
+        if not isinstance(self.wv_, SubwordVectors):
+            raise ValueError("a FastTextVectorizer's wv_ must be SubwordVectors")

@@ -1,0 +1,274 @@
+"""FastTextVectorizer and SubwordVectors: n-grams and hashes as fastText makes them, unseen
+words, fastText .bin files both ways, and the estimator in scikit-learn tooling."""
+
+import os
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+
+import skembed
+from skembed import FastTextVectorizer, SubwordVectors
+from skembed._subwords import NgramIndex, ngram_hashes, vocabulary_rows, word_ngrams
+
+WORDS = ["cat", "naïve", "東京", "straße", "a", "", "aaaaaaa", "</s>", "fr33", "😀x"]
+
+
+def reference_hash(text):
+    """fastText's Dictionary::hash, byte by byte: FNV-1a over bytes sign-extended from int8."""
+    h = 2166136261
+    for byte in text.encode("utf-8"):
+        signed = byte - 256 if byte >= 128 else byte
+        h = ((h ^ (signed & 0xFFFFFFFF)) * 16777619) & 0xFFFFFFFF
+    return h
+
+
+def reference_ngrams(word, min_n, max_n):
+    """fastText's computeSubwords over code points, written plainly."""
+    if word == "</s>":
+        return []
+    chars = ["<"] + list(word) + [">"]
+    out = []
+    for i in range(len(chars)):
+        for n in range(1, max_n + 1):
+            if i + n > len(chars):
+                break
+            if n >= min_n and not (n == 1 and (i == 0 or i + n == len(chars))):
+                out.append("".join(chars[i:i + n]))
+    return out
+
+
+@pytest.mark.parametrize("word", WORDS)
+@pytest.mark.parametrize("span", [(3, 6), (1, 3), (2, 2), (5, 4)])
+def test_ngrams_and_hashes_match_a_plain_reference(word, span):
+    grams = word_ngrams(word, *span)
+    assert grams == reference_ngrams(word, *span)
+    assert ngram_hashes(grams).tolist() == [reference_hash(g) for g in grams]
+
+
+def test_hash_of_non_ascii_differs_from_textbook_fnv():
+    # the sign extension is what makes fastText's hash its own; a textbook FNV-1a would differ here
+    textbook = 2166136261
+    for byte in "é".encode():
+        textbook = ((textbook ^ byte) * 16777619) & 0xFFFFFFFF
+    assert int(ngram_hashes(["é"])[0]) != textbook
+    assert int(ngram_hashes(["e"])[0]) == ((2166136261 ^ ord("e")) * 16777619) & 0xFFFFFFFF
+
+
+def test_bucket_ids_match_fasttext(tmp_path):
+    fasttext = pytest.importorskip("fasttext")
+    model = _train_fasttext(fasttext, tmp_path, bucket=5000)
+    n_words = len(model.words)
+    for word in WORDS[:4] + ["zzqunknown", "é", model.words[7]]:
+        subwords, ids = model.get_subwords(word)
+        in_vocab = word in model.words
+        expected = ids[1:] if in_vocab else ids
+        ours = word_ngrams(word, 3, 6)
+        assert list(subwords[1:] if in_vocab else subwords) == ours
+        assert (ngram_hashes(ours) % 5000).tolist() == (expected - n_words).tolist()
+
+
+def _subword_vectors(rng=None, words=("cat", "cats", "dog")):
+    rng = rng or np.random.default_rng(0)
+    index, _, rows = vocabulary_rows(list(words), 3, 5, 97)
+    return SubwordVectors(list(words), rng.normal(size=(len(words), 4)), rng.normal(size=(index.n_rows, 4)),
+                          3, 5, 97, index.buckets)
+
+
+def test_vectors_are_the_documented_means():
+    sv = _subword_vectors()
+    index = NgramIndex(97, sv.ngram_buckets)
+
+    def ngram_sum(word):
+        rows = index.rows(ngram_hashes(word_ngrams(word, 3, 5)) % 97)
+        return sum((sv.vectors_ngrams[r] if r >= 0 else np.zeros(4) for r in rows), np.zeros(4)), len(rows)
+
+    total, n = ngram_sum("cats")
+    np.testing.assert_allclose(sv["cats"], (sv.vectors_vocab[1] + total) / (n + 1), rtol=1e-5)
+    total, n = ngram_sum("catz")                      # unseen: the mean of its n-grams alone
+    np.testing.assert_allclose(sv["catz"], total / n, rtol=1e-5)
+    assert "catz" not in sv and "cats" in sv
+    assert not np.any(sv["qqqqq"])                     # no n-gram with a row: a zero vector
+    np.testing.assert_allclose(sv[["dog", "catz"]], np.stack([sv["dog"], sv["catz"]]))
+    np.testing.assert_allclose(sv.ngram_vectors(["catz"])[0], sv["catz"])
+
+
+def test_queries_answer_unseen_words():
+    sv = _subword_vectors()
+    assert isinstance(sv.similarity("catz", "cats"), float)
+    words = [w for w, _ in sv.most_similar("catz", topn=3)]
+    assert set(words) == {"cat", "cats", "dog"}        # an unseen query word is not left out of anything
+    with pytest.raises(TypeError, match="compose"):
+        sv.add_vectors(["new"], np.zeros((1, 4)))
+
+
+def test_subword_vectors_refuse_inconsistent_parts():
+    with pytest.raises(ValueError, match="bucket ids"):
+        SubwordVectors(["a"], np.zeros((1, 2)), np.zeros((3, 2)), 3, 6, 10, [1, 2])
+    with pytest.raises(ValueError, match="sorted, distinct"):
+        SubwordVectors(["a"], np.zeros((1, 2)), np.zeros((2, 2)), 3, 6, 10, [5, 50])
+    with pytest.raises(ValueError, match="rows for 2 words"):
+        SubwordVectors(["a", "b"], np.zeros((1, 2)), np.zeros((10, 2)), 3, 6, 10)
+
+
+DOCS = ["the cat sat on the mat", "the dog sat on the log", "cats and dogs are friendly pets",
+        "a kitten is a young cat", "puppies are young dogs"] * 40
+
+
+def _fit(**kw):
+    return FastTextVectorizer(**{"vector_size": 16, "min_count": 1, "epochs": 3, "bucket": 5000,
+                                 "random_state": 0, **kw}).fit(DOCS)
+
+
+@pytest.mark.parametrize("algorithm", ["skipgram", "cbow"])
+def test_fit_gives_composed_vectors_and_unseen_words_count_in_transform(algorithm):
+    vec = _fit(algorithm=algorithm)
+    wv = vec.wv_
+    assert isinstance(wv, SubwordVectors) and len(vec.history_) == 3
+    assert wv.vectors_ngrams.shape[0] < 5000           # only the buckets the vocabulary uses have rows
+    own = wv.vectors_vocab[wv.get_index("cat")]
+    assert not np.allclose(wv["cat"], own)              # the vector is the mean with the n-grams
+    with_oov = vec.transform(["catz dogz"])
+    assert np.any(with_oov)
+    without = clone(vec).set_params(oov_vectors=False).fit(DOCS).transform(["catz dogz"])
+    assert not np.any(without)                          # the old behaviour: unseen words dropped
+    np.testing.assert_allclose(with_oov[0], (wv["catz"] + wv["dogz"]) / 2, rtol=1e-5)
+    assert np.all(np.isfinite(vec.transform(["", "zzzz qqqq"])))
+
+
+@pytest.mark.parametrize("pooling", ["tfidf", "sif", "max"])
+def test_unseen_words_in_weighted_pooling(pooling):
+    vec = _fit(pooling=pooling)
+    out = vec.transform(["the catz", "the"])
+    assert out.shape == (2, vec.n_features_out_) and np.all(np.isfinite(out))
+    assert not np.allclose(out[0], out[1])
+
+
+def test_same_seed_same_vectors_and_partial_fit_continues():
+    a, b = _fit(), _fit()
+    np.testing.assert_array_equal(a.wv_.vectors, b.wv_.vectors)
+    before = a.wv_.vectors_ngrams.copy()
+    a.partial_fit(DOCS[:50])
+    assert len(a.history_) == 4 and a.wv_.vectors_ngrams.shape == before.shape
+    assert not np.allclose(a.wv_.vectors_ngrams, before)
+
+
+def test_pipeline_grid_search_over_ngram_lengths():
+    y = np.array([i % 5 in (0, 3) for i in range(len(DOCS))])
+    pipe = make_pipeline(FastTextVectorizer(vector_size=8, min_count=1, epochs=1, bucket=2000, random_state=0),
+                         LogisticRegression())
+    search = GridSearchCV(pipe, {"fasttextvectorizer__max_n": [4, 5]}, cv=2).fit(DOCS, y)
+    assert search.best_params_["fasttextvectorizer__max_n"] in (4, 5)
+
+
+def test_pickle_and_safe_format_keep_unseen_word_vectors(tmp_path):
+    vec = _fit()
+    expected = vec.transform(["catz sat"])
+    np.testing.assert_allclose(pickle.loads(pickle.dumps(vec)).transform(["catz sat"]), expected)
+    skembed.save(vec, tmp_path / "ft.skembed")
+    loaded = skembed.load(tmp_path / "ft.skembed")
+    np.testing.assert_allclose(loaded.transform(["catz sat"]), expected)
+    skembed.save(vec.wv_, tmp_path / "wv.skembed")
+    np.testing.assert_allclose(skembed.load(tmp_path / "wv.skembed")["catz"], vec.wv_["catz"])
+
+
+def _train_fasttext(fasttext, tmp_path, **kw):
+    """A small fastText model; its trainer now and then stops with 'Encountered NaN' on tiny
+    data, so a few attempts are allowed."""
+    path = tmp_path / "train.txt"
+    path.write_text("\n".join(DOCS * 5 + ["naïve café straße 東京 über"] * 20), encoding="utf-8")
+    for _ in range(8):
+        try:
+            return fasttext.train_unsupervised(str(path), model="skipgram", dim=16, epoch=2, minCount=1,
+                                               thread=1, verbose=0, **kw)
+        except RuntimeError:
+            continue
+    pytest.skip("the fasttext package failed to train (Encountered NaN) eight times")
+
+
+def test_reads_fasttext_bin_with_the_same_vectors(tmp_path):
+    fasttext = pytest.importorskip("fasttext")
+    model = _train_fasttext(fasttext, tmp_path, bucket=3000)
+    model.save_model(str(tmp_path / "m.bin"))
+    sv = SubwordVectors.load_facebook_format(tmp_path / "m.bin")
+    assert sv.index_to_key == model.words and sv.bucket == 3000
+    for word in ["cat", "kittens", "naïve", "東京", "zzqunknown", "</s>"]:
+        np.testing.assert_allclose(sv[word], model.get_word_vector(word), rtol=1e-4, atol=1e-6)
+
+
+def test_written_bin_loads_in_fasttext_and_gensim_with_equal_unseen_vectors(tmp_path):
+    fasttext = pytest.importorskip("fasttext")
+    gensim_fasttext = pytest.importorskip("gensim.models.fasttext")
+    vec = _fit(bucket=2000)
+    path = tmp_path / "ours.bin"
+    vec.save_facebook_model(path)
+    theirs = fasttext.load_model(str(path))
+    gensim_model = gensim_fasttext.load_facebook_model(str(path))
+    for word in ["cat", "dogs", "catz", "kittenz", "naïve", "aaaaaaa"]:
+        np.testing.assert_allclose(theirs.get_word_vector(word), vec.wv_[word], rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(gensim_model.wv[word], vec.wv_[word], rtol=1e-5, atol=1e-7)
+    back = SubwordVectors.load_facebook_format(path)
+    np.testing.assert_allclose(back["catz"], vec.wv_["catz"], rtol=1e-6)
+    np.testing.assert_allclose(back.vectors, vec.wv_.vectors, rtol=1e-6)
+    np.testing.assert_array_equal(gensim_model.wv.vectors_vocab, vec.wv_.vectors_vocab)
+
+
+def test_vec_text_files_both_ways(tmp_path):
+    vec = _fit()
+    vec.wv_.save_word2vec_format(tmp_path / "v.vec")
+    back = skembed.WordVectors.load_word2vec_format(tmp_path / "v.vec")
+    np.testing.assert_allclose(back.vectors, vec.wv_.vectors, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "magic", "huge_dictionary", "huge_matrix", "quantized"])
+def test_hostile_bin_files_fail_cleanly(tmp_path, damage):
+    vec = _fit(bucket=500)
+    path = tmp_path / "m.bin"
+    vec.save_facebook_model(path)
+    data = bytearray(path.read_bytes())
+    n, d = len(vec.wv_), vec.wv_.vector_size
+    # layout: magic and version (8 bytes), 12 int32 and a float64 of arguments (56), then the
+    # dictionary's counts (28); the input matrix's flag and shape sit before its rows
+    input_flag = len(data) - (17 + n * d * 4) - (n + 500) * d * 4 - 17
+    if damage == "truncated":
+        data = data[:len(data) // 2]
+    elif damage == "magic":
+        data[0] ^= 0xFF
+    elif damage == "huge_dictionary":
+        data[64:72] = (2**31 - 1).to_bytes(4, "little") * 2          # entries and words
+    elif damage == "huge_matrix":
+        data[40:44] = (2**31 - 1).to_bytes(4, "little")              # bucket
+        data[input_flag + 1:input_flag + 9] = (n + 2**31 - 1).to_bytes(8, "little")
+    elif damage == "quantized":
+        data[input_flag] = 1
+    path.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=os.path.basename(path)):
+        SubwordVectors.load_facebook_format(path)
+
+
+def test_misspelled_word_lands_near_its_correct_form(gloss_docs):
+    vec = FastTextVectorizer(min_count=5, epochs=2, n_jobs=2, random_state=0).fit(gloss_docs[:40000])
+    wv = vec.wv_
+    for typo, word in [("plantz", "plant"), ("liquidd", "liquid"), ("bactería", "bacteria")]:
+        assert typo not in wv and word in wv
+        neighbours = [w for w, _ in wv.most_similar(typo, topn=10)]
+        assert word in neighbours, (typo, neighbours)
+
+
+def test_classifier_starts_from_subword_vectors_and_a_bin_file(tmp_path):
+    from skembed import AttentionPoolingClassifier
+    vec = _fit(bucket=2000)
+    vec.save_facebook_model(tmp_path / "ft.bin")
+    y = np.array([i % 5 in (0, 3) for i in range(len(DOCS))])
+    for embeddings in (vec, SubwordVectors.load_facebook_format(tmp_path / "ft.bin")):
+        clf = AttentionPoolingClassifier(embeddings=embeddings, ngram_range=(1, 2), epochs=30, random_state=0)
+        words = ["<pad>", "cat", "the cat", "catz"]
+        start = clf._initial_rows(words, clf._resolve_embeddings(DOCS), np.zeros((4, 16), np.float32))
+        np.testing.assert_allclose(start[1], vec.wv_["cat"], rtol=1e-6)
+        np.testing.assert_allclose(start[2], vec.wv_["the cat"], rtol=1e-6)   # not a word: its n-grams
+        np.testing.assert_allclose(start[3], vec.wv_["catz"], rtol=1e-6)
+        assert clf.fit(DOCS, y).score(DOCS, y) > 0.9
