@@ -33,6 +33,8 @@ def cooccurrence_matrix(corpus: Corpus, n_words: int, window: int = 10, symmetri
     ids = corpus.ids
     doc = corpus.doc_index().astype(np.int32)
     n = len(ids)
+    # no pair is further apart than the longest document: a larger window only adds empty passes
+    window = min(window, max(int(corpus.lengths.max(initial=1)) - 1, 1))
     total = sp.csr_matrix((n_words, n_words), dtype=dtype)
     for start in range(0, max(n, 1), chunk_tokens):
         stop = min(start + chunk_tokens, n)

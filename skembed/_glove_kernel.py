@@ -54,6 +54,8 @@ import torch
 
 from ._sparse import csr
 
+_DIVERGED = 1e3  # a weight this large means training diverged
+
 __all__ = ["GloVeConfig", "GloVeKernel", "visit_probability", "weighting"]
 
 
@@ -259,12 +261,24 @@ class GloVeKernel:
                 if on_batch is not None:
                     on_batch(end - start)
             cost = float(cost)
-            if not np.isfinite(cost) or not all(bool(torch.isfinite(p).all()) for p in self.params.values()):
-                raise FloatingPointError(
-                    "GloVe training diverged (non-finite cost or vectors); use a smaller learning_rate "
-                    f"(now {self.cfg.learning_rate}) or batch_size (now {bs})")
+            self._check_diverged(cost, bs)
             history.append((cost, order.shape[0], time.perf_counter() - t0))
         return history
+
+    def _check_diverged(self, cost, bs):
+        """Raise ``FloatingPointError`` for a non-finite cost or weights, or weights past
+        ``_DIVERGED`` (trained GloVe entries stay near 1). A cost that rises for a few
+        epochs is not divergence here: AdaGrad's steps shrink as squared gradients
+        accumulate, and even a learning rate of 100 climbs back down."""
+        peak = max(float(p.abs().max()) for p in self.params.values()) if self.params["w"].numel() else 0.0
+        if not (np.isfinite(cost) and np.isfinite(peak)):
+            what = "non-finite cost or vectors"
+        elif peak > _DIVERGED:
+            what = f"vector entries reached {peak:.3g}"
+        else:
+            return
+        raise FloatingPointError(f"GloVe training diverged ({what}); use a smaller learning_rate "
+                                 f"(now {self.cfg.learning_rate}) or batch_size (now {bs})")
 
     def vectors(self, output="sum"):
         d = self.cfg.vector_size

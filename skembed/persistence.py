@@ -25,14 +25,17 @@ import zlib
 import numpy as np
 import scipy.sparse as sp
 import torch
+from sklearn.utils._param_validation import InvalidParameterError, validate_parameter_constraints
 
 from ._io import atomic_write
+from ._text import SKEMBED_TOKEN_PATTERNS
 
 __all__ = ["save", "load"]
 
 FORMAT = "skembed-safe"
 FORMAT_VERSION = 1
 _MANIFEST = "skembed.json"
+MAX_BYTES = 4 << 30  # what load's entries may inflate to, all together, unless the caller says more
 
 
 def _classes():
@@ -101,16 +104,32 @@ class _Writer:
 
 
 class _Reader:
-    def __init__(self, zf):
+    """Decodes a manifest, reading each array entry once, within a byte budget.
+
+    Before an entry is inflated its declared size (which ``zipfile`` never reads past)
+    is checked against what is left of ``max_bytes``; before an array is built its
+    ``.npy`` header's shape and dtype are checked against the entry's size, so neither
+    a zip bomb nor a header claiming a huge shape allocates more than the budget.
+    """
+
+    def __init__(self, zf, max_bytes, trusted):
         self.zf = zf
+        self.left = max_bytes
+        self.trusted = trusted
+        self.infos = {info.filename: info for info in zf.infolist()}
+        self.cache = {}
 
     def array(self, name):
-        if not isinstance(name, str) or not name.startswith("arrays/") or name not in self.zf.namelist():
+        if not isinstance(name, str) or not name.startswith("arrays/") or name not in self.infos:
             raise ValueError(f"the file refers to a missing array {name!r}")
-        try:
-            return np.load(io.BytesIO(self.zf.read(name)), allow_pickle=False)
-        except ValueError as exc:
-            raise ValueError(f"array {name!r} cannot be read without pickle: {exc}") from None
+        if name not in self.cache:
+            size = self.infos[name].file_size
+            if size > self.left:
+                raise ValueError(f"array {name!r} would take {size:,} bytes, over the load budget "
+                                 f"(max_bytes; {self.left:,} left)")
+            self.left -= size
+            self.cache[name] = _npy(self.zf.read(name), name)
+        return self.cache[name]
 
     def decode(self, value):
         if value is None or isinstance(value, (bool, int, float, str)):
@@ -145,6 +164,10 @@ class _Reader:
                                  f"({', '.join(sorted(classes))}); refusing to load it")
             obj = classes[body].__new__(classes[body])
             state = self.decode(value["state"])
+            if not isinstance(state, dict):
+                raise ValueError(f"the state of a {body} must be a mapping")
+            if hasattr(obj, "get_params"):
+                self._check_params(obj, state)
             if hasattr(obj, "__setstate__"):
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")  # versions are checked once, for the whole file
@@ -154,11 +177,53 @@ class _Reader:
             return obj
         raise ValueError(f"unknown entry type {tag!r} in the file")
 
+    def _check_params(self, est, state):
+        """An estimator's stored parameters must pass its own constraints, and its
+        ``token_pattern`` must be one of skembed's unless the caller trusts the file;
+        checked before the estimator (and any network it holds) is built."""
+        params = {}
+        for name in type(est)._get_param_names():
+            if name not in state:
+                raise ValueError(f"the {type(est).__name__} lacks its parameter {name!r}")
+            params[name] = state[name]
+        try:
+            validate_parameter_constraints(type(est)._parameter_constraints, params, type(est).__name__)
+        except InvalidParameterError as exc:
+            raise ValueError(str(exc)) from None
+        pattern = params.get("token_pattern")
+        if pattern is not None and pattern not in SKEMBED_TOKEN_PATTERNS and not self.trusted:
+            raise ValueError(f"its {type(est).__name__} uses token_pattern {pattern!r}, which is not one of "
+                             "skembed's; a regular expression can be made to run for hours on a short text, "
+                             "so load it with trusted=True only if you trust where the file came from")
+
     @staticmethod
     def _key(k):
         if isinstance(k, np.ndarray):
             raise ValueError("an array cannot be a dictionary key")
         return k
+
+
+def _npy(data, name):
+    """The array of ``.npy`` bytes, once its header agrees with their length (no pickle)."""
+    buf = io.BytesIO(data)
+    try:
+        version = np.lib.format.read_magic(buf)
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
+            np.lib.format.read_array_header_2_0
+        shape, _, dtype = read_header(buf, max_header_size=10000)
+    except (ValueError, SyntaxError, TypeError) as exc:
+        raise ValueError(f"array {name!r} has no valid .npy header: {exc}") from None
+    if dtype.hasobject:
+        raise ValueError(f"array {name!r} holds Python objects, which cannot be read without pickle")
+    count = math.prod(shape)
+    if count * dtype.itemsize != len(data) - buf.tell():
+        raise ValueError(f"array {name!r} claims shape {shape} of {dtype} but holds "
+                         f"{len(data) - buf.tell():,} bytes of data")
+    buf.seek(0)
+    try:
+        return np.load(buf, allow_pickle=False)
+    except ValueError as exc:
+        raise ValueError(f"array {name!r} cannot be read without pickle: {exc}") from None
 
 
 # what reading a damaged or hostile archive can raise (inflating, bad headers, huge claims)
@@ -198,14 +263,29 @@ def save(obj, path):
             zf.writestr(name, buf.getvalue())
 
 
-def load(path):
+def load(path, *, max_bytes=MAX_BYTES, trusted=False):
     """Read an object written by :func:`save`; never unpickles or runs code from the file.
+
+    The file is untrusted input: see the README's "Saving" section for what is
+    checked before anything is built.
+
+    Parameters
+    ----------
+    path : str or path-like
+    max_bytes : int, default=4 GiB
+        The most bytes the file's entries may inflate to, all together (each is
+        read once, and its declared size checked before it is inflated).
+    trusted : bool, default=False
+        Accept a ``token_pattern`` that is not one of skembed's own. A regular
+        expression from a file can be written to backtrack for hours on a short
+        text, so by default such a file is refused.
 
     Raises
     ------
     ValueError
         If the file is not a skembed file, names a class that is not skembed's,
-        or holds data that cannot be read safely.
+        holds data that cannot be read safely, parts that disagree, parameters
+        outside their estimator's constraints, or goes over ``max_bytes``.
     """
     from . import SkembedVersionWarning, __version__
     if not isinstance(path, (str, os.PathLike)):
@@ -217,6 +297,11 @@ def load(path):
     with zf:
         if _MANIFEST not in zf.namelist():
             raise ValueError(f"{path!r} is not a skembed file (no {_MANIFEST})")
+        reader = _Reader(zf, max_bytes, trusted)
+        if zf.getinfo(_MANIFEST).file_size > max_bytes:
+            raise ValueError(f"{path!r}: {_MANIFEST} would take {zf.getinfo(_MANIFEST).file_size:,} bytes, "
+                             f"over max_bytes={max_bytes:,}")
+        reader.left -= zf.getinfo(_MANIFEST).file_size
         try:
             payload = json.loads(zf.read(_MANIFEST))
         except (json.JSONDecodeError, UnicodeDecodeError, RecursionError, *_READ_ERRORS) as exc:
@@ -233,7 +318,7 @@ def load(path):
         if not isinstance(obj, dict) or "__object__" not in obj:
             raise ValueError(f"{path!r} holds no skembed object")
         try:
-            return _Reader(zf).decode(obj)
+            return reader.decode(obj)
         except ValueError as exc:
             raise ValueError(f"{path!r}: {exc}") from None
         except (KeyError, TypeError, AttributeError, IndexError, RecursionError, *_READ_ERRORS) as exc:

@@ -292,3 +292,14 @@ def test_a_matrix_of_one_batch_is_visited_in_full():
     assert [h["entries"] for h in vec.history_] == [6, 6, 6] and vec.history_[0]["loss"] > 0
     sampled = GloVeVectorizer(vector_size=4, epochs=3, batch_size=2, random_state=0).fit_cooccurrence(m, "abc")
     assert all(h["entries"] < 6 for h in sampled.history_)
+
+
+def test_a_huge_window_is_clipped_to_the_longest_document():
+    """window=10**9 once looped for minutes; no pair is further apart than a document is long."""
+    import time
+    corpus = Corpus(np.array([0, 1, 2, 1, 0, 2, 1], np.int32), np.array([0, 4, 7]))
+    t0 = time.perf_counter()
+    huge = cooccurrence_matrix(corpus, 3, window=10**9)
+    assert time.perf_counter() - t0 < 5
+    assert (huge != cooccurrence_matrix(corpus, 3, window=3)).nnz == 0
+

@@ -88,3 +88,174 @@ def test_classes_that_do_not_match_the_outputs_are_refused(tmp_path, classifier)
     rewrite(path, change)
     with pytest.raises(ValueError, match="classes_ has 3 labels for 2 outputs"):
         load(path)
+
+
+def _entries(path):
+    with zipfile.ZipFile(path) as zf:
+        return {n: zf.read(n) for n in zf.namelist()}
+
+
+def _write_entries(path, entries, compression=zipfile.ZIP_DEFLATED):
+    with zipfile.ZipFile(path, "w", compression=compression) as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+
+
+def test_a_zip_bomb_is_refused_before_it_is_inflated(tmp_path, vectorizer):
+    """An entry of 1 GB of zeros compresses to about 1 MB; its declared size is checked first."""
+    import tracemalloc
+    path = tmp_path / "bomb.skembed"
+    save(vectorizer, path)
+    entries = _entries(path)
+    name = next(n for n in entries if n.startswith("arrays/"))
+    header = b"\x93NUMPY\x01\x00v\x00{'descr': '<f4', 'fortran_order': False, 'shape': (268435456,), }"
+    header = header.ljust(8 + 2 + 118 - 1) + b"\n"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for n, data in entries.items():
+            if n != name:
+                zf.writestr(n, data)
+        with zf.open(name, "w", force_zip64=True) as fh:
+            fh.write(header)
+            zeros = bytes(1 << 24)
+            for _ in range(64):
+                fh.write(zeros)
+    assert path.stat().st_size < 4 << 20
+    tracemalloc.start()
+    with pytest.raises(ValueError, match=r"bomb\.skembed.*over the load budget"):
+        load(path, max_bytes=256 << 20)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 64 << 20
+
+
+def test_an_array_referred_to_twice_is_inflated_once(tmp_path, vectorizer):
+    """One entry referenced from several places (once 12 times, inflated 12 times) counts
+    once against the budget: the budget of the distinct entries is enough, one byte less is not."""
+    path = tmp_path / "twice.skembed"
+    save(vectorizer, path)
+
+    def share(payload):
+        state = fitted_state(payload)
+        state["syn1neg_"] = state["wv_"]["state"]["__dict__"]["vectors"]
+    rewrite(path, share)
+    with zipfile.ZipFile(path) as zf:
+        budget = sum(i.file_size for i in zf.infolist())    # the unused entry still counts nowhere
+        unused = [i for i in zf.infolist() if i.filename.startswith("arrays/")]
+    payload = json.loads(_entries(path)["skembed.json"])
+    used = {v for v in _array_names(payload)}
+    budget -= sum(i.file_size for i in unused if i.filename not in used)
+    loaded = load(path, max_bytes=budget)
+    np.testing.assert_array_equal(loaded.syn1neg_, loaded.wv_.vectors)
+    with pytest.raises(ValueError, match="over the load budget"):
+        load(path, max_bytes=budget - 1)
+
+
+def _array_names(value):
+    if isinstance(value, dict):
+        if set(value) == {"__array__"}:
+            yield value["__array__"]
+        for v in value.values():
+            yield from _array_names(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _array_names(v)
+
+
+def test_an_npy_header_claiming_a_huge_shape_is_refused(tmp_path, vectorizer):
+    path = tmp_path / "claim.skembed"
+    save(vectorizer, path)
+    entries = _entries(path)
+    name = next(n for n in entries if n.startswith("arrays/"))
+    data = entries[name]
+    start = data.index(b"'shape': (") + len(b"'shape': (")
+    end = data.index(b")", start)
+    claim = b"4000000000, 4000"
+    # the header keeps its length: the padding gives up what the longer shape takes
+    entries[name] = data[:start] + claim + data[end:].replace(b" " * (len(claim) - (end - start)), b"", 1)
+    _write_entries(path, entries)
+    with pytest.raises(ValueError, match=r"claim\.skembed.*claims shape \(4000000000, 4000\)"):
+        load(path)
+
+
+def test_a_foreign_token_pattern_needs_trust(tmp_path, vectorizer):
+    """A pattern such as (a+)+$ backtracks for hours on 'aaaa...b': refused unless trusted."""
+    path = tmp_path / "regex.skembed"
+    save(vectorizer, path)
+    rewrite(path, lambda p: fitted_state(p).update(token_pattern="(a+)+$"))
+    with pytest.raises(ValueError, match=r"regex\.skembed.*token_pattern '\(a\+\)\+\$'.*trusted=True"):
+        load(path)
+    assert load(path, trusted=True).token_pattern == "(a+)+$"
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(n_jobs="all"), "n_jobs"), (dict(vector_size=-3), "vector_size"), (dict(pooling="median"), "pooling"),
+    (dict(min_count=0), "min_count"),
+])
+def test_parameters_outside_their_constraints_are_refused(tmp_path, vectorizer, change, message):
+    path = tmp_path / "params.skembed"
+    save(vectorizer, path)
+    rewrite(path, lambda p: fitted_state(p).update(change))
+    with pytest.raises(ValueError, match=rf"params\.skembed.*{message}"):
+        load(path)
+
+
+def test_loading_a_classifier_leaves_the_global_rng_alone(tmp_path, classifier):
+    import torch
+    path = tmp_path / "clf.skembed"
+    save(classifier, path)
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    load(path)
+    assert torch.equal(torch.rand(3), expected)
+
+
+_hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_json = st.recursive(st.none() | st.booleans() | st.integers(-2**40, 2**40) | st.floats(allow_nan=False)
+                     | st.text(max_size=8),
+                     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
+                                                                                max_size=4), max_leaves=12)
+
+
+def _paths(value, prefix=()):
+    """Every place in a JSON value, as a path of keys and indices."""
+    yield prefix
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _paths(v, prefix + (k,))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _paths(v, prefix + (i,))
+
+
+@pytest.fixture(scope="module")
+def saved_manifest(tmp_path_factory, vectorizer):
+    path = tmp_path_factory.mktemp("fuzz") / "w2v.skembed"
+    save(vectorizer, path)
+    entries = _entries(path)
+    return entries, json.loads(entries["skembed.json"])
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_a_fuzzed_manifest_loads_or_fails_with_a_value_error(tmp_path, saved_manifest, data):
+    """Replace one place of a real manifest by arbitrary JSON: load either succeeds or raises
+    ValueError, never another exception."""
+    import copy
+    entries, payload = saved_manifest
+    payload = copy.deepcopy(payload)
+    places = [p for p in _paths(payload) if p]
+    place = data.draw(st.sampled_from(places))
+    target = payload
+    for key in place[:-1]:
+        target = target[key]
+    target[place[-1]] = data.draw(_json)
+    path = tmp_path / "fuzz.skembed"
+    _write_entries(path, {**entries, "skembed.json": json.dumps(payload).encode()})
+    try:
+        load(path)
+    except ValueError:
+        pass
