@@ -73,7 +73,7 @@ def bag_batch(ids, rows, inverse, device, grouped=True, pad_id=0):
         flat = inverse.reshape(-1)
         row_ptr = np.zeros(len(rows) + 1, dtype=np.int64)
         np.cumsum(np.bincount(flat, minlength=len(rows)), out=row_ptr[1:])
-        # a stable sort of 16-bit keys is a radix sort: 5x faster than on int64 here
+        # a stable sort of 16-bit keys is a radix sort, much faster than one on int64
         order = np.argsort(flat.astype(np.uint16) if len(rows) <= 1 << 16 else flat, kind="stable")
         arrays += [row_ptr, order, order // ids.shape[1]]
     return BagBatch(*(torch.as_tensor(a, device=device) for a in arrays))
@@ -98,7 +98,7 @@ def _forward(net, batch):
     ids, inverse = batch.ids, batch.inverse
     B, T = ids.shape
     heads = score_w.shape[0]
-    V = net.embedding.weight.index_select(0, batch.rows)                    # (R, D)
+    V = net.word_vectors(batch.rows)                                         # (R, D)
     R, D = V.shape
     act = torch.addmm(lin.bias, V, lin.weight.t())                          # (R, H)
     if pool.kind == "additive":

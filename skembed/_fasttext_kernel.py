@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import torch
 
+from ._sparse import csr_rows
 from ._word2vec_kernel import Word2VecKernel
 
 __all__ = ["SubwordKernel"]
@@ -72,12 +73,8 @@ class SubwordKernel(Word2VecKernel):
         if self._layout_of[0] is ids:
             return self._layout_of[1]
         words, inverse = self._distinct(ids)
-        lengths = self.sub_len.index_select(0, words)
-        offsets = torch.cumsum(lengths, 0).sub_(lengths)
-        total = int(offsets[-1] + lengths[-1]) if words.shape[0] else 0
-        # position p of bag b reads sub_rows[start[b] + p - offsets[b]]
-        shift = torch.repeat_interleave(self.sub_start.index_select(0, words) - offsets, lengths, output_size=total)
-        flat = self.sub_rows.index_select(0, shift.add_(torch.arange(total, device=self.device)))
+        positions, offsets, lengths = csr_rows(self.sub_start, self.sub_len, words)
+        flat = self.sub_rows.index_select(0, positions)
         layout = (words, inverse, flat, offsets, lengths)
         self._layout_of = (ids, layout)
         return layout

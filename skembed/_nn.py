@@ -12,6 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ._sparse import csr_rows
+
 __all__ = ["AttentionPooling", "TextEncoder", "AttentionPoolingNet", "attention_penalty"]
 
 
@@ -129,9 +131,13 @@ class AttentionPoolingNet(nn.Module):
     """
 
     def __init__(self, n_words, embedding_dim, n_classes, encoder=None, attention="additive", n_heads=1,
-                 hidden_dim=64, attention_dim=None, dropout=0.0, max_length=256, padding_idx=0, init_scale=0.1):
+                 hidden_dim=64, attention_dim=None, dropout=0.0, max_length=256, padding_idx=0, init_scale=0.1,
+                 n_subword_rows=0):
         super().__init__()
-        self.embedding = nn.Embedding(n_words, embedding_dim, padding_idx=padding_idx)
+        # rows 0 .. n_words - 1: the words; then the character n-gram rows (see set_subwords)
+        self.embedding = nn.Embedding(n_words + n_subword_rows, embedding_dim, padding_idx=padding_idx)
+        self.n_words = n_words
+        self._subwords = None
         with torch.no_grad():  # small start (as fastText): learned signal dominates after a few steps
             self.embedding.weight.uniform_(-init_scale, init_scale)
             self.embedding.weight[padding_idx] = 0.0
@@ -143,10 +149,57 @@ class AttentionPoolingNet(nn.Module):
         self.padding_idx = padding_idx
         self.segment_length = max_length
 
+    # ------------------------------------------------------------------ subwords
+    def set_subwords(self, offsets, rows, weights):
+        """Compose id ``i``'s vector as ``sum(weights[k] * table[rows[k]])`` over
+        ``k in offsets[i]:offsets[i + 1]`` (a word's own row and its n-gram rows, each
+        weighted 1/count: their mean). Ids past ``n_words`` are words unseen in training
+        (set per prediction by the caller), composed of n-gram rows alone. None: plain
+        rows, as without subwords."""
+        if offsets is None:
+            self._subwords = None
+            return
+        offsets = torch.as_tensor(offsets, dtype=torch.int64)
+        self._subwords = (offsets[:-1], offsets[1:] - offsets[:-1], torch.as_tensor(rows, dtype=torch.int64),
+                          torch.as_tensor(weights, dtype=torch.float32))
+
+    @property
+    def n_ids(self):
+        """How many ids the tokens may take: the words, and unseen words given subwords."""
+        return self.embedding.num_embeddings if self._subwords is None else self._subwords[0].shape[0]
+
+    def _subword_tables(self):
+        device = self.embedding.weight.device
+        if self._subwords[0].device != device:
+            self._subwords = tuple(t.to(device) for t in self._subwords)
+        return self._subwords
+
+    def word_vectors(self, ids):
+        """The vectors of (distinct) ids: table rows, or their subword compositions."""
+        table = self.embedding.weight
+        if self._subwords is None:
+            return self.embedding(ids)
+        starts, lengths, rows, weights = self._subword_tables()
+        positions, offsets, _ = csr_rows(starts, lengths, ids)
+        return F.embedding_bag(rows.index_select(0, positions), table, offsets, mode="sum",
+                               per_sample_weights=weights.index_select(0, positions).to(table.dtype))
+
+    def row_gradients(self, ids, grad):
+        """The gradient of the table rows behind ``word_vectors(ids)`` given the gradient
+        ``grad`` of those vectors: ``(distinct rows, their gradients)``, as ``RowAdam`` takes."""
+        if self._subwords is None:
+            return ids, grad
+        starts, lengths, rows, weights = self._subword_tables()
+        positions, _, counts = csr_rows(starts, lengths, ids)
+        flat = rows.index_select(0, positions)
+        parts = grad.repeat_interleave(counts, 0).mul_(weights.index_select(0, positions).unsqueeze(1))
+        distinct, inverse = torch.unique(flat, return_inverse=True)
+        return distinct, grad.new_zeros(distinct.shape[0], grad.shape[1]).index_add_(0, inverse, parts)
+
     def embed(self, ids):
         """The batch's distinct ids, each token's position among them, and their vectors."""
         rows, inverse = torch.unique(ids, return_inverse=True)
-        return rows, inverse, self.embedding(rows)
+        return rows, inverse, self.word_vectors(rows)
 
     def features(self, ids, embedded=None):
         """Pooled document vectors and attention weights for padded ids (B, T).

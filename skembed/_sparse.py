@@ -11,7 +11,7 @@ import warnings
 
 import torch
 
-__all__ = ["csr"]
+__all__ = ["csr", "csr_rows"]
 
 _warned = False
 
@@ -25,3 +25,19 @@ def csr(row_ptr, cols, values, shape):
         warnings.simplefilter("ignore", UserWarning)
         _warned = True
         return torch.sparse_csr_tensor(row_ptr, cols, values, shape, check_invariants=False)
+
+
+def csr_rows(starts, lengths, ids):
+    """Where the entries of rows ``ids`` of a CSR table lie, bag by bag.
+
+    ``starts``/``lengths`` give each row's first entry and entry count. Returns
+    ``(positions, offsets, counts)``: the entries of ``ids[0]``, then of ``ids[1]``, ...
+    (indices into the table's flat arrays), where each bag starts, and its length;
+    ``embedding_bag`` takes the gathered entries with those offsets.
+    """
+    counts = lengths.index_select(0, ids)
+    offsets = torch.cumsum(counts, 0).sub_(counts)
+    total = int(offsets[-1] + counts[-1]) if ids.shape[0] else 0
+    # entry p of bag b is flat entry starts[ids[b]] + p - offsets[b]
+    shift = torch.repeat_interleave(starts.index_select(0, ids) - offsets, counts, output_size=total)
+    return shift.add_(torch.arange(total, device=ids.device)), offsets, counts

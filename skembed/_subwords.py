@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["word_ngrams", "ngram_hashes", "NgramIndex", "subword_table", "vocabulary_rows"]
+__all__ = ["word_ngrams", "ngram_hashes", "NgramIndex", "subword_table", "vocabulary_rows", "mean_weights",
+           "unseen_rows", "TokenSubwords"]
 
 _FNV_OFFSET = np.uint32(2166136261)
 _FNV_PRIME = np.uint32(16777619)
@@ -112,13 +113,17 @@ class NgramIndex:
             raise ValueError(f"the bucket ids must be sorted, distinct and within [0, {self.bucket})")
 
 
-def vocabulary_rows(words, min_n, max_n, bucket):
+def vocabulary_rows(words, min_n, max_n, bucket, plain=None):
     """The input rows of each vocabulary word for training: its own row ``i`` then
     ``n_words + r`` for each of its n-grams' rows ``r`` in the returned index.
 
-    Returns ``(index, offsets, rows)``: word ``i``'s rows are ``rows[offsets[i]:offsets[i + 1]]``.
+    ``plain`` (bool per word, optional) marks words that get their own row only
+    (padding, joined word n-grams). Returns ``(index, offsets, rows)``: word ``i``'s
+    rows are ``rows[offsets[i]:offsets[i + 1]]``.
     """
     n_words = len(words)
+    if plain is not None:
+        words = [EOS if p else w for w, p in zip(words, plain)]     # EOS has no n-grams
     offsets, buckets = subword_table(words, min_n, max_n, bucket)
     index = NgramIndex.used_by(buckets, bucket)
     lengths = np.diff(offsets) + 1
@@ -130,3 +135,44 @@ def vocabulary_rows(words, min_n, max_n, bucket):
     rows[own] = np.arange(n_words)
     rows[~is_own] = n_words + index.rows(buckets)
     return index, out_offsets, rows
+
+
+def mean_weights(offsets):
+    """``1 / length`` for every entry of a CSR layout: each bag's weighted sum is its mean."""
+    lengths = np.diff(offsets)
+    return np.repeat(1.0 / np.maximum(lengths, 1), lengths).astype(np.float32)
+
+
+def unseen_rows(words, index, min_n, max_n, first_row):
+    """The n-gram rows (``first_row + r``) of words unseen in training, with weights
+    ``1 / (number of n-grams)``: a bucket without a row counts as a zero vector, as in
+    fastText. Returns ``(offsets, rows, weights)``."""
+    offsets, buckets = subword_table(words, min_n, max_n, index.bucket)
+    rows = index.rows(buckets)
+    weights = mean_weights(offsets)
+    found = rows >= 0
+    owner = np.repeat(np.arange(len(words)), np.diff(offsets))[found]
+    kept = np.concatenate([[0], np.cumsum(np.bincount(owner, minlength=len(words)))]).astype(np.int64)
+    return kept, first_row + rows[found], weights[found]
+
+
+class TokenSubwords:
+    """The classifier's token layout: each vocabulary token is the mean of its own row and
+    its n-gram rows (the padding, id 0, and joined word n-grams keep their own row only);
+    tokens unseen in training get ids after the vocabulary and their n-gram rows alone."""
+
+    def __init__(self, vocab_words, min_n, max_n, bucket):
+        self.span = (min_n, max_n)
+        self.n_words = len(vocab_words)
+        plain = np.fromiter((i == 0 or " " in w for i, w in enumerate(vocab_words)), bool, len(vocab_words))
+        self.index, offsets, rows = vocabulary_rows(vocab_words, min_n, max_n, bucket, plain=plain)
+        self._vocabulary = (offsets, rows, mean_weights(offsets))
+
+    def layout(self, unseen=()):
+        """``(offsets, rows, weights)`` of the vocabulary and then of ``unseen`` tokens."""
+        offsets, rows, weights = self._vocabulary
+        if not len(unseen):
+            return offsets, rows, weights
+        extra = unseen_rows(list(unseen), self.index, *self.span, self.n_words)
+        return (np.concatenate([offsets, offsets[-1] + extra[0][1:]]), np.concatenate([rows, extra[1]]),
+                np.concatenate([weights, extra[2]]))

@@ -16,8 +16,12 @@ import numpy as np
 # the same tokens: a greedy \w+ scan only ever starts and ends at word boundaries.
 # About a quarter faster.
 DEFAULT_TOKEN_PATTERN = r"(?u)\w+"
+CLASSIFIER_TOKEN_PATTERN = r"(?u)\w+|[^\w\s]"  # words and single punctuation marks
+# the patterns skembed's estimators default to: skembed.load accepts these from a file without trusted=True
+SKEMBED_TOKEN_PATTERNS = frozenset({DEFAULT_TOKEN_PATTERN, CLASSIFIER_TOKEN_PATTERN})
 
-__all__ = ["Tokenizer", "DEFAULT_TOKEN_PATTERN", "check_documents", "iter_token_lists"]
+__all__ = ["Tokenizer", "NgramTokenizer", "DEFAULT_TOKEN_PATTERN", "CLASSIFIER_TOKEN_PATTERN", "check_documents",
+           "iter_token_lists"]
 
 
 class Tokenizer:
@@ -147,3 +151,30 @@ def iter_token_lists(X, tokenizer: Tokenizer, *, allow_empty=False) -> Iterator[
         yield _as_tokens(doc, n - 1, tokenizer)
     if n == 0 and not allow_empty:
         raise ValueError("X is empty: at least one document is needed")
+
+
+class NgramTokenizer(Tokenizer):
+    """Tokens, then their joined word n-grams up to ``n`` (as fastText adds bigrams),
+    cut to the first ``max_length`` (None: all); pre-tokenized documents get the same
+    treatment."""
+
+    def __init__(self, base: Tokenizer, n: int, max_length: int):
+        self.base, self.n, self.max_length = base, n, max_length
+
+    def __call__(self, doc):
+        return self.from_tokens(self.base(doc))
+
+    def from_tokens(self, tokens):
+        if self.n == 1:
+            out = tokens[:self.max_length]  # a new list: the caller's is never aliased
+            return out if type(out) is list else list(out)
+        out = list(tokens)
+        for k in range(2, self.n + 1):
+            out += map(" ".join, zip(*(tokens[i:] for i in range(k))))
+        return out[:self.max_length]
+
+    def __getstate__(self):
+        return self.__dict__.copy()
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)

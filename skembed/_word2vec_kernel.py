@@ -69,7 +69,7 @@ gradients) and the scatter of the span's gradients (each row gets contributions
 from up to ``2 * window`` centres: an overlap-add, whose weights are a strided
 diagonal view of the window weights) are both ``embedding_bag`` sums over the
 span's rows, with one bag of ``2w + 1`` consecutive positions per output row.
-On CPU that kernel is about 1.5x as fast as the equivalent batched product of
+On CPU that kernel is faster than the equivalent batched product of
 (1, 2w+1) x (2w+1, d) matrices, whose per-matrix overhead dominates.
 
 Gradients of a batch are summed and applied with ``scatter_add_`` at the end
@@ -99,20 +99,30 @@ _TABLE_LIMIT = 1 << 22  # most entries of a window-shape table (16 MB of float32
 
 @dataclass
 class Word2VecConfig:
-    vector_size: int = 100
-    window: int = 5
-    algorithm: str = "skipgram"
-    negative: int = 5
-    alpha: float = 0.025
-    min_alpha: float = 1e-4
-    shrink_windows: bool = True
-    batch_size: int = 2048
-    row_update_cap: float = 16.0
-    ngram_update_cap: float = 64.0
-    negative_group: int = 4
-    negative_draws: int = 1
-    spread_groups: bool = False
-    shuffle_piece: int = 0
+    """Everything a kernel needs besides the vocabulary's tables; no defaults of its own (the
+    estimators' are in ``skembed.word2vec`` and ``skembed.fasttext``).
+
+    ``row_update_cap``: most summed occurrences of a word row per skip-gram batch (0: none);
+    ``ngram_update_cap``: the same for an n-gram row of a subword kernel (0: none);
+    ``negative_group`` centres share ``negative * negative_draws`` negatives, spread over the
+    batch with ``spread_groups``; ``shuffle_piece``: kept tokens per piece visited in random
+    order (0: file order). See the module docstring for each.
+    """
+
+    vector_size: int
+    window: int
+    algorithm: str
+    negative: int
+    alpha: float
+    min_alpha: float
+    shrink_windows: bool
+    batch_size: int
+    row_update_cap: float
+    ngram_update_cap: float
+    negative_group: int
+    negative_draws: int
+    spread_groups: bool
+    shuffle_piece: int
 
 
 @dataclass

@@ -3,68 +3,42 @@
 from __future__ import annotations
 
 import contextlib
-import copy
-import math
 import numbers
 import threading
-import time
 import warnings
+from dataclasses import asdict
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from sklearn.base import ClassifierMixin, TransformerMixin, clone
 from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import LabelEncoder
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.class_weight import compute_class_weight
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, column_or_1d
 
-from ._attention_kernel import bag_attention_step, bag_batch, bag_features, supports_bag_step
+from ._attention_trainer import (
+    PREDICT_BATCH,
+    ClassifierTrainer,
+    EarlyStopping,
+    batches,
+    check_diverged,
+    features,
+    predict_logits,
+)
 from ._base import _TEXT_CONSTRAINTS, BaseTextEstimator, check_ids, progress_bar, resolve_device, torch_context
-from ._corpus import DistinctIds, encode_corpus, scan_corpus
-from ._nn import AttentionPoolingNet, attention_penalty
+from ._corpus import encode_corpus, encode_with_unseen, scan_corpus
+from ._embedding_start import frozen_rows, initial_rows
+from ._labels import check_targets, encode_labels, sample_weights
+from ._nn import AttentionPoolingNet
 from ._optim import AdamW, RowAdam
-from ._text import Tokenizer, check_documents, iter_token_lists
-from .subword_vectors import SubwordVectors
+from ._subwords import TokenSubwords
+from ._text import CLASSIFIER_TOKEN_PATTERN, NgramTokenizer, check_documents, iter_token_lists
 from .vectors import WordVectors
 
 __all__ = ["AttentionPoolingClassifier"]
 
 PAD = "<pad>"
-_PREDICT_BATCH = 1024   # documents
-_PREDICT_TOKENS = 32768  # padded tokens
-_TRAIN_TOKENS = 1 << 17  # padded tokens of a training batch (only documents over 512 tokens feel it)
 _SEGMENT = 256           # tokens an encoder sees at once (see AttentionPoolingNet)
+_SUBWORD_BUCKET = 2_000_000  # hash buckets of character n-grams (fastText's number)
 _INFERENCE_LOCK = threading.RLock()  # see AttentionPoolingClassifier._inference
-
-
-class _ClassifierTokenizer(Tokenizer):
-    """Tokens, then their joined word n-grams up to ``n`` (as fastText adds bigrams),
-    cut to the first ``max_length`` (None: all); pre-tokenized documents get the same
-    treatment."""
-
-    def __init__(self, base: Tokenizer, n: int, max_length: int):
-        self.base, self.n, self.max_length = base, n, max_length
-
-    def __call__(self, doc):
-        return self.from_tokens(self.base(doc))
-
-    def from_tokens(self, tokens):
-        if self.n == 1:
-            out = tokens[:self.max_length]  # a new list: the caller's is never aliased
-            return out if type(out) is list else list(out)
-        out = list(tokens)
-        for k in range(2, self.n + 1):
-            out += map(" ".join, zip(*(tokens[i:] for i in range(k))))
-        return out[:self.max_length]
-
-    def __getstate__(self):
-        return self.__dict__.copy()
-
-    def __setstate__(self, state):
-        self.__dict__.update(state)
 
 
 class AttentionPoolingClassifier(ClassifierMixin, TransformerMixin, BaseTextEstimator):
@@ -105,8 +79,7 @@ class AttentionPoolingClassifier(ClassifierMixin, TransformerMixin, BaseTextEsti
         Weight of Lin et al.'s ``||A A^T - I||_F^2`` penalty (useful with ``n_heads > 1``).
     hidden_dim : int or None, default=None
         Attention size, and encoder width. None: 16 without an encoder (a bag of
-        embeddings needs little: on SMS spam 16 fits in 0.9x the time of 32 with
-        the same accuracy), 32 with one.
+        embeddings needs little, and a smaller layer trains faster), 32 with one.
     dropout : float, default=0.2
     max_length : int or None, default=None
         Tokens kept per document (None: all of them, whatever the encoder: an
@@ -115,6 +88,13 @@ class AttentionPoolingClassifier(ClassifierMixin, TransformerMixin, BaseTextEsti
     ngram_range : tuple (1, n), default=(1, 1)
         Also embed word n-grams up to ``n`` as tokens (for raw and pre-tokenized
         documents alike).
+    subwords : tuple (min_n, max_n) or None, default=None
+        Embed each token as the mean of its own row and the rows of its
+        character n-grams (fastText's, hashed into 2,000,000 buckets, of which
+        only those the training vocabulary uses get rows). Tokens unseen in
+        training, misspellings among them, then get the mean of their n-grams'
+        rows instead of being ignored, and ``explain`` shows them. Joined word
+        n-grams (``ngram_range``) keep a row of their own only.
     min_count : int, default=2
         Tokens seen fewer times in the training split are unknown (and ignored).
     max_vocab_size : int or None, default=None
@@ -177,6 +157,7 @@ class AttentionPoolingClassifier(ClassifierMixin, TransformerMixin, BaseTextEsti
         "dropout": [Interval(numbers.Real, 0, 1, closed="left")],
         "max_length": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "ngram_range": [tuple],
+        "subwords": [tuple, None],
         "min_count": [Interval(numbers.Integral, 1, None, closed="left")],
         "max_vocab_size": [Interval(numbers.Integral, 3, None, closed="left"), None],
         "epochs": [Interval(numbers.Integral, 1, None, closed="left")],
@@ -192,10 +173,10 @@ class AttentionPoolingClassifier(ClassifierMixin, TransformerMixin, BaseTextEsti
 
     def __init__(self, embeddings=None, embedding_dim=50, freeze_embeddings=False, encoder=None,
                  attention="additive", n_heads=1, attention_penalty=0.0, hidden_dim=None, dropout=0.2,
-                 max_length=None, ngram_range=(1, 1), min_count=2, max_vocab_size=None, epochs=10,
+                 max_length=None, ngram_range=(1, 1), subwords=None, min_count=2, max_vocab_size=None, epochs=10,
                  batch_size=256, learning_rate=2e-2, weight_decay=0.0, early_stopping=True,
                  validation_fraction=0.1, patience=3, class_weight=None, lowercase=True,
-                 token_pattern=r"(?u)\w+|[^\w\s]", tokenizer=None, n_jobs=None, device="cpu",
+                 token_pattern=CLASSIFIER_TOKEN_PATTERN, tokenizer=None, n_jobs=None, device="cpu",
                  random_state=None, verbose=0):
         self.embeddings = embeddings
         self.embedding_dim = embedding_dim
@@ -208,6 +189,7 @@ class AttentionPoolingClassifier(ClassifierMixin, TransformerMixin, BaseTextEsti
         self.dropout = dropout
         self.max_length = max_length
         self.ngram_range = ngram_range
+        self.subwords = subwords
         self.min_count = min_count
         self.max_vocab_size = max_vocab_size
         self.epochs = epochs
@@ -231,27 +213,11 @@ class AttentionPoolingClassifier(ClassifierMixin, TransformerMixin, BaseTextEsti
         lo, hi = self.ngram_range
         if lo != 1 or hi < 1:
             raise ValueError(f"ngram_range must be (1, n) with n >= 1, got {self.ngram_range!r}")
-        return _ClassifierTokenizer(super()._make_tokenizer(), hi, self.max_length)
+        return NgramTokenizer(super()._make_tokenizer(), hi, self.max_length)
 
     def _token_lists(self, X, allow_empty=False):
         """Token lists (n-grams included), each cut to its first ``max_length`` tokens (if set)."""
         return list(iter_token_lists(check_documents(X), self._make_tokenizer(), allow_empty=allow_empty))
-
-    def _check_targets(self, y, n_docs):
-        if y is None:
-            raise ValueError("y is required: the classifier needs one label per document")
-        y = column_or_1d(np.asarray(y, dtype=object) if not isinstance(y, np.ndarray) else y, warn=True)
-        if len(y) != n_docs:
-            raise ValueError(f"X has {n_docs} documents but y has {len(y)} labels")
-        missing = [i for i, v in enumerate(y) if v is None or (isinstance(v, float) and math.isnan(v))]
-        if missing:
-            raise ValueError(f"y holds {len(missing)} missing labels (None or NaN), the first at position "
-                             f"{missing[0]}; drop those documents or give them a label")
-        if y.dtype == object and len({type(v) for v in y}) > 1:
-            kinds = sorted({type(v).__name__ for v in y})
-            raise ValueError(f"y mixes label types ({', '.join(kinds)}); use one type, e.g. all strings")
-        check_classification_targets(y)
-        return y
 
     def _resolve_embeddings(self, X):
         emb = self.embeddings
@@ -267,10 +233,30 @@ class AttentionPoolingClassifier(ClassifierMixin, TransformerMixin, BaseTextEsti
             inner.set_params(random_state=self._derived_seed("embeddings"))
         return inner.fit(X).wv_
 
-    def _net_config(self, n_words, n_classes, dim):
+    def _net_config(self, n_words, n_classes, dim, n_subword_rows=0):
         return dict(n_words=n_words, embedding_dim=dim, n_classes=n_classes, encoder=self.encoder,
                     attention=self.attention, n_heads=self.n_heads, hidden_dim=self._hidden_dim(),
-                    dropout=float(self.dropout), max_length=_SEGMENT)
+                    dropout=float(self.dropout), max_length=_SEGMENT, n_subword_rows=n_subword_rows)
+
+    def _subword_span(self):
+        """``(min_n, max_n)`` of ``subwords``, checked, or None."""
+        if self.subwords is None:
+            return None
+        if len(self.subwords) != 2 or not all(isinstance(n, numbers.Integral) for n in self.subwords) \
+                or not 1 <= self.subwords[0] <= self.subwords[1] <= 64:
+            raise ValueError(f"subwords must be (min_n, max_n) with 1 <= min_n <= max_n <= 64, got {self.subwords!r}")
+        return tuple(int(n) for n in self.subwords)
+
+    def _install_subwords(self, net, vocab_words, unseen=()):
+        """Give ``net`` the subword layout of its vocabulary and of ``unseen`` tokens (ids
+        ``len(vocab_words)`` onwards); nothing without subwords. The vocabulary's part is
+        computed once per network."""
+        span = self._subword_span()
+        if span is None:
+            return
+        if getattr(net, "token_subwords", None) is None:
+            net.token_subwords = TokenSubwords(vocab_words, *span, _SUBWORD_BUCKET)
+        net.set_subwords(*net.token_subwords.layout(unseen))
 
     def _hidden_dim(self):
         if self.hidden_dim is not None:
@@ -291,145 +277,34 @@ class AttentionPoolingClassifier(ClassifierMixin, TransformerMixin, BaseTextEsti
             raise ValueError("X is empty: at least one document is needed")
         return X
 
-    def _sample_weights(self, y, y_enc, classes, sample_weight):
-        sw = _check_sample_weight(sample_weight, np.empty((len(y), 1)), dtype=np.float64)
-        if np.any(sw < 0):
-            raise ValueError("sample_weight must be non-negative")
-        if self.class_weight is not None:
-            # scikit-learn's helper: "balanced" or a dict, with clear errors for unknown labels
-            sw = sw * compute_class_weight(self.class_weight, classes=classes, y=y)[y_enc]
-        return sw
-
     def _build(self, vocab_words, n_classes, wv, seed, device):
         dim = wv.vector_size if wv is not None else self.embedding_dim
-        config = self._net_config(len(vocab_words), n_classes, dim)
+        span = self._subword_span()
+        n_subword_rows = TokenSubwords(vocab_words, *span, _SUBWORD_BUCKET).index.n_rows if span else 0
+        config = self._net_config(len(vocab_words), n_classes, dim, n_subword_rows)
         torch.manual_seed(seed)
         net = AttentionPoolingNet(**config)
+        self._install_subwords(net, vocab_words)
         if wv is not None:
             with torch.no_grad():
-                net.embedding.weight[:] = torch.as_tensor(self._initial_rows(vocab_words, wv,
-                                                                             net.embedding.weight.detach().numpy()))
+                start = net.embedding.weight.detach().numpy()
+                start[:len(vocab_words)] = initial_rows(vocab_words, wv, start[:len(vocab_words)])
+                net.embedding.weight[:] = torch.as_tensor(start)
                 net.embedding.weight[0] = 0.0
         if self.freeze_embeddings and wv is None:
             net.embedding.weight.requires_grad_(False)
         return net.to(device), config
 
-    @staticmethod
-    def _initial_rows(vocab_words, wv, rows):
-        """``rows`` (the random start) with each token's vector from ``wv`` where it has one:
-        the words ``wv`` knows, and with subword vectors (fastText) the other tokens'
-        n-gram vectors too, unless those are zero (no n-gram of theirs was trained)."""
-        rows = rows.copy()
-        known = [(i, wv.key_to_index[w]) for i, w in enumerate(vocab_words) if w in wv.key_to_index]
-        if known:
-            dst, src = map(list, zip(*known))
-            rows[dst] = wv.vectors[src]
-        if isinstance(wv, SubwordVectors):
-            others = [i for i, w in enumerate(vocab_words) if i and w not in wv.key_to_index]
-            vectors = wv.ngram_vectors([vocab_words[i] for i in others])
-            has = np.flatnonzero(np.any(vectors != 0, axis=1))
-            rows[np.asarray(others, dtype=np.int64)[has]] = vectors[has]
-        return rows
-
-    def _frozen_rows(self, vocab_words, wv):
-        """Rows the optimizer never updates: the padding row and, with ``freeze_embeddings``,
-        the rows that came from the vectors ``wv``."""
-        frozen = np.zeros(len(vocab_words), dtype=bool)
-        frozen[0] = True  # PAD
-        if self.freeze_embeddings and wv is not None:
-            frozen |= np.fromiter((w in wv.key_to_index for w in vocab_words), bool, len(vocab_words))
-        return torch.as_tensor(frozen)
-
-    def _optimizers(self, net, frozen):
-        """Lazy Adam on the embedding rows a batch touches (``frozen`` rows excepted), AdamW
+    def _optimizers(self, net, vocab_words, wv):
+        """Lazy Adam on the embedding rows a batch touches (frozen rows excepted), AdamW
         for the dense layers."""
+        frozen = torch.as_tensor(frozen_rows(vocab_words, wv if self.freeze_embeddings else None,
+                                             net.embedding.num_embeddings))
         dense = [p for n, p in net.named_parameters() if not n.startswith("embedding.")]
         table = net.embedding.weight
         rows = RowAdam(table, lr=self.learning_rate, frozen=frozen.to(table.device)) \
             if table.requires_grad else None
         return rows, AdamW(dense, lr=self.learning_rate, weight_decay=self.weight_decay)
-
-    def _epoch(self, net, opts, corpus, y, sw, docs, rng, device, bar):
-        net.train()
-        row_opt, dense_opt = opts
-        total, weight = 0.0, 0.0
-        sw = sw.astype(np.float32)
-        by_hand = supports_bag_step(net) and self.attention_penalty == 0
-        p = net.dropout.p
-        for batch, bag in self._batches(net, corpus, self.batch_size, rng, docs, device, grouped=by_hand):
-            # labels, weights and the dropout mask of the pooled vectors come from numpy:
-            # a few small torch operations per step cost more than the step's arithmetic
-            y_b, w_b = (torch.as_tensor(a[batch], device=device) for a in (y, sw))
-            mask = None
-            if p > 0:
-                keep = rng.random((len(batch), net.output.in_features), dtype=np.float32) >= p
-                mask = torch.as_tensor(keep * np.float32(1 / (1 - p)), device=device)
-            dense_opt.zero_grad()
-            if by_hand:  # the same loss and gradients as autograd below, in fewer operations
-                loss, row_grad = bag_attention_step(net, bag, y_b, w_b, mask, row_grad=row_opt is not None)
-            else:
-                # the batch's embedding rows as one leaf tensor: its gradient is dense and
-                # small, and RowAdam writes the update back to the table
-                vectors = net.embedding.weight.detach().index_select(0, bag.rows)
-                vectors.requires_grad_(row_opt is not None)
-                pooled, attn = net.features(bag.ids, (bag.rows, bag.inverse, vectors))
-                logits = net.output(pooled * mask if mask is not None else pooled)
-                loss = (F.cross_entropy(logits, y_b, reduction="none") * w_b).sum() / len(batch)
-                if self.attention_penalty > 0:
-                    loss = loss + self.attention_penalty * attention_penalty(attn)
-                loss.backward()
-                row_grad = vectors.grad
-            dense_opt.step()
-            if row_opt is not None:
-                row_opt.step(bag.rows, row_grad)
-            total += float(loss.detach()) * len(batch)
-            weight += len(batch)
-            bar.update(len(batch))
-        return total / max(weight, 1)
-
-    @staticmethod
-    def _batches(net, corpus, batch_size, rng, docs, device, grouped=False):
-        """Length-bucketed batches: document indices and a ``BagBatch`` (padded ids,
-        the batch's distinct ids, each token's position among them; with
-        ``grouped``, also the tokens grouped by distinct id).
-
-        Inference batches (``rng=None``) are also bounded in padded tokens.
-        """
-        distinct = DistinctIds(net.embedding.num_embeddings)
-        max_tokens = _PREDICT_TOKENS if rng is None else _TRAIN_TOKENS
-        for batch in corpus.length_batches(batch_size, rng, docs, max_tokens=max_tokens):
-            padded = corpus.padded(batch)
-            yield batch, bag_batch(padded, *distinct(padded), device, grouped=grouped)
-
-    @staticmethod
-    def _features(net, bag):
-        """Pooled vectors and attention weights of a batch, without autograd."""
-        if supports_bag_step(net):  # one sparse product pools the batch
-            return bag_features(net, bag)
-        return net.features(bag.ids, (bag.rows, bag.inverse, net.embedding(bag.rows)))
-
-    def _predict_logits(self, corpus, device, net=None, docs=None, features=False):
-        net = self.module_ if net is None else net
-        net.eval()
-        docs = np.arange(corpus.n_docs) if docs is None else np.asarray(docs)
-        width = net.output.in_features if features else net.output.out_features
-        out = np.zeros((len(docs), width), dtype=np.float32)
-        position = np.empty(corpus.n_docs, dtype=np.int64)
-        position[docs] = np.arange(len(docs))
-        with torch.no_grad():
-            for batch, bag in self._batches(net, corpus, _PREDICT_BATCH, None, docs, device):
-                res = self._features(net, bag)[0]
-                if not features:
-                    res = net.output(res)
-                out[position[batch]] = res.float().cpu().numpy()
-        return out
-
-    def _validation(self, net, corpus, y, docs, device):
-        """Accuracy and mean log-loss on held-out documents."""
-        logits = torch.as_tensor(self._predict_logits(corpus, device, net, docs))
-        target = torch.as_tensor(y[docs])
-        loss = float(F.cross_entropy(logits, target))
-        return float((logits.argmax(1) == target).float().mean()), loss
 
     # ------------------------------------------------------------------ fit
     def fit(self, X, y, sample_weight=None):
@@ -447,67 +322,7 @@ class AttentionPoolingClassifier(ClassifierMixin, TransformerMixin, BaseTextEsti
         self
         """
         self._validate_params()
-        X = self._documents(X)
-        tokens = self._token_lists(X)  # bad documents are reported before bad labels
-        y = self._check_targets(y, len(X))
-        encoder = LabelEncoder().fit(y)
-        if len(encoder.classes_) < 2:
-            raise ValueError(f"y has only one class ({encoder.classes_[0]!r}); a classifier needs at least two")
-        y_enc = encoder.transform(y)
-        classes = encoder.classes_  # installed with the rest of the fitted state, at the end
-        sw = self._sample_weights(y, y_enc, classes, sample_weight)
-        wv = self._resolve_embeddings(X)
-        docs = np.arange(len(X))
-        val = None
-        if self.early_stopping:
-            n_val = int(round(self.validation_fraction * len(docs)))
-            if n_val >= 1 and len(docs) - n_val >= 2:
-                strat = y_enc if np.bincount(y_enc).min() >= 2 and n_val >= len(classes) else None
-                docs, val = train_test_split(docs, test_size=n_val, stratify=strat,
-                                             random_state=np.random.RandomState(self._base_seed()))
-        # the vocabulary comes from the training split only, so validation sees unknown
-        # words exactly as new documents will
-        counted = np.zeros(len(X), dtype=bool)
-        counted[docs] = True
-        vocab, corpus = scan_corpus(tokens, None, min_count=self.min_count, count_docs=counted,
-                                    max_vocab_size=self.max_vocab_size, specials=(PAD,))
-        with torch_context(self.n_jobs, self.device, self.random_state) as (device, seed), \
-                torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []):
-            net, config = self._build(vocab.index_to_key, len(classes), wv, seed, device)
-            opts = self._optimizers(net, self._frozen_rows(vocab.index_to_key, wv))
-            rng = np.random.default_rng(seed)
-            history, best, best_state, best_epoch, bad = [], -np.inf, None, 0, 0
-            with progress_bar(self.verbose, len(docs) * self.epochs, "attention classifier", unit="doc") as bar:
-                for epoch in range(1, self.epochs + 1):
-                    t0 = time.perf_counter()
-                    loss = self._epoch(net, opts, corpus, y_enc, sw, docs, rng, device, bar)
-                    if not np.isfinite(loss):
-                        raise FloatingPointError("training diverged (non-finite loss); lower learning_rate")
-                    score, val_loss = self._validation(net, corpus, y_enc, val, device) if val is not None \
-                        else (None, None)
-                    history.append({"epoch": epoch, "train_loss": loss, "val_score": score, "val_loss": val_loss,
-                                    "seconds": time.perf_counter() - t0})
-                    bar.set_postfix(loss=f"{loss:.4f}", val=score)
-                    if val is None:
-                        best_epoch = epoch
-                        continue
-                    # stop on validation log-loss: it keeps improving while accuracy is still
-                    # flat at the majority class, which accuracy-based stopping mistakes for a plateau
-                    if -val_loss > best:
-                        best, best_epoch, bad = -val_loss, epoch, 0
-                        best_state = copy.deepcopy(net.state_dict())
-                    else:
-                        bad += 1
-                        if bad >= self.patience:
-                            break
-            if best_state is not None:
-                net.load_state_dict(best_state)
-            net.eval()
-        self._set_fitted(module_=net, net_config_=config, vocabulary_=dict(vocab.key_to_index),
-                         history_=history, best_epoch_=best_epoch, embeddings_=wv, classes_=classes,
-                         n_features_out_=net.output.in_features)
-        self._optimizer_state = opts
-        return self
+        return self._fit(X, y, None, sample_weight, incremental=False)
 
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One epoch on a new batch of documents, without early stopping.
@@ -520,52 +335,68 @@ class AttentionPoolingClassifier(ClassifierMixin, TransformerMixin, BaseTextEsti
         -------
         self
         """
-        first = not hasattr(self, "module_")
-        if first:
+        if not hasattr(self, "module_"):
             self._validate_params()
             if classes is None:
                 raise ValueError("classes must be given on the first call to partial_fit")
+        return self._fit(X, y, classes, sample_weight, incremental=True)
+
+    def _fit(self, X, y, classes, sample_weight, incremental):
+        """``fit`` (a new network, up to ``epochs`` epochs with early stopping) and
+        ``partial_fit`` (one epoch, continuing a fitted network) over one path; the
+        fitted state is installed once, at the end, so an interrupted call leaves the
+        previous state."""
+        warm = incremental and hasattr(self, "module_")
         X = self._documents(X)
-        tokens = self._token_lists(X)
-        y = self._check_targets(y, len(X))
-        if first:
-            classes = np.unique(np.asarray(classes, dtype=object) if not isinstance(classes, np.ndarray)
-                                else classes)
-            if len(classes) < 2:
-                raise ValueError("classes must hold at least two labels")
-        else:
-            classes = self.classes_
-        unknown = set(np.unique(y)) - set(classes)
-        if unknown:
-            raise ValueError(f"y holds labels not in classes_: {sorted(map(str, unknown))}")
-        y_enc = np.searchsorted(classes, y)
-        sw = self._sample_weights(y, y_enc, classes, sample_weight)
+        tokens = self._token_lists(X)  # bad documents are reported before bad labels
+        y = check_targets(y, len(X))
+        classes, y_enc = encode_labels(y, self.classes_ if warm else classes, incremental)
+        sw = sample_weights(y, y_enc, classes, sample_weight, self.class_weight)
+        docs, val = (np.arange(len(X)), None) if incremental else self._split(y_enc, len(classes))
         with torch_context(self.n_jobs, self.device, self.random_state) as (device, seed), \
                 torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []):
-            if first:
-                wv = self._resolve_embeddings(X)
-                vocab, corpus = scan_corpus(tokens, None, min_count=self.min_count,
-                                            max_vocab_size=self.max_vocab_size, specials=(PAD,))
-                net, config = self._build(vocab.index_to_key, len(classes), wv, seed, device)
-                self._set_fitted(module_=net, net_config_=config, vocabulary_=dict(vocab.key_to_index),
-                                 history_=[], best_epoch_=0, embeddings_=wv, classes_=classes,
-                                 n_features_out_=net.output.in_features)
-                self._optimizer_state = self._optimizers(net, self._frozen_rows(vocab.index_to_key, wv))
-            else:
+            if warm:
+                wv, vocabulary = self.embeddings_, dict(self.vocabulary_)
                 corpus = self._encode(tokens, tokenized=True)
-            net = self.module_.to(device)
-            opts = getattr(self, "_optimizer_state", None) or \
-                self._optimizers(net, self._frozen_rows(list(self.vocabulary_), self.embeddings_))
-            rng = np.random.default_rng(seed + len(self.history_))
-            t0 = time.perf_counter()
-            with progress_bar(self.verbose, len(X), "attention classifier", unit="doc") as bar:
-                loss = self._epoch(net, opts, corpus, y_enc, sw, np.arange(len(X)), rng, device, bar)
-            net.eval()
-        self.history_ = self.history_ + [{"epoch": len(self.history_) + 1, "train_loss": loss, "val_score": None,
-                                          "val_loss": None, "seconds": time.perf_counter() - t0}]
-        self.best_epoch_ = len(self.history_)
-        self._optimizer_state = opts
+                net, config = self.module_.to(device), self.net_config_
+                opts = getattr(self, "_optimizer_state", None) or self._optimizers(net, self._vocabulary_words(), wv)
+                rng = np.random.default_rng(seed + len(self.history_))
+            else:
+                wv = self._resolve_embeddings(X)
+                # the vocabulary comes from the training split only, so validation sees
+                # unknown words exactly as new documents will
+                counted = np.zeros(len(X), dtype=bool)
+                counted[docs] = True
+                vocab, corpus = scan_corpus(tokens, None, min_count=self.min_count, count_docs=counted,
+                                            max_vocab_size=self.max_vocab_size, specials=(PAD,))
+                vocabulary = dict(vocab.key_to_index)
+                net, config = self._build(vocab.index_to_key, len(classes), wv, seed, device)
+                opts = self._optimizers(net, vocab.index_to_key, wv)
+                rng = np.random.default_rng(seed)
+            trainer = ClassifierTrainer(net, *opts, self.batch_size, self.attention_penalty, device, rng)
+            epochs = 1 if incremental else self.epochs
+            stopper = EarlyStopping(self.patience) if val is not None else None
+
+            def check(loss):
+                check_diverged(loss, len(classes), sw[docs], self.learning_rate)
+            with progress_bar(self.verbose, len(docs) * epochs, "attention classifier", unit="doc") as bar:
+                stats, kept = trainer.fit_loop(corpus, y_enc, sw, docs, epochs, bar, val, stopper, check)
+        previous = list(self.history_) if warm else []
+        history = previous + [{"epoch": len(previous) + i + 1, **asdict(s)} for i, s in enumerate(stats)]
+        self._set_fitted(module_=net, net_config_=config, vocabulary_=vocabulary, history_=history,
+                         best_epoch_=len(previous) + kept, embeddings_=wv, classes_=classes,
+                         n_features_out_=net.output.in_features, _optimizer_state=opts)
         return self
+
+    def _split(self, y_enc, n_classes):
+        """Training and validation documents (stratified where every class can be)."""
+        docs = np.arange(len(y_enc))
+        n_val = int(round(self.validation_fraction * len(docs)))
+        if not self.early_stopping or n_val < 1 or len(docs) - n_val < 2:
+            return docs, None
+        strat = y_enc if np.bincount(y_enc).min() >= 2 and n_val >= n_classes else None
+        return tuple(train_test_split(docs, test_size=n_val, stratify=strat,
+                                      random_state=np.random.RandomState(self._base_seed())))
 
     # ------------------------------------------------------------------ inference
     def _inference_device(self):
@@ -576,8 +407,10 @@ class AttentionPoolingClassifier(ClassifierMixin, TransformerMixin, BaseTextEsti
             return torch.device("cpu")
 
     @contextlib.contextmanager
-    def _inference(self):
-        """The trained network on the inference device, ready to run: ``(net, device)``.
+    def _inference(self, unseen=()):
+        """The trained network on the inference device, ready to run: ``(net, device)``;
+        with subwords, tokens ``unseen`` (ids from ``len(vocabulary_)`` on) composed of
+        their n-grams for the duration.
 
         Inference holds a process-wide lock: moving the module to its device and
         setting torch's thread count are global effects, and another thread running
@@ -586,14 +419,33 @@ class AttentionPoolingClassifier(ClassifierMixin, TransformerMixin, BaseTextEsti
         """
         with _INFERENCE_LOCK:
             device = self._inference_device()
-            with torch_context(self.n_jobs, device, 0):
-                yield self.module_.to(device).eval(), device
+            words = self._vocabulary_words()
+            try:
+                self._install_subwords(self.module_, words, unseen)
+                with torch_context(self.n_jobs, device, 0):
+                    yield self.module_.to(device).eval(), device
+            finally:
+                if len(unseen):
+                    self._install_subwords(self.module_, words)
+
+    def _vocabulary_words(self):
+        words = [None] * len(self.vocabulary_)
+        for word, i in self.vocabulary_.items():
+            words[i] = word
+        return words
+
+    def _encode_new(self, X, tokenized=False):
+        """``(corpus, unseen tokens)`` of new documents: unknown tokens dropped, or with
+        subwords given ids of their own from ``len(vocabulary_)`` on."""
+        if self.subwords is None:
+            return self._encode(X, tokenized), []
+        return encode_with_unseen(X, None if tokenized else self._make_tokenizer(), self.vocabulary_)
 
     def _logits(self, X, features=False):
         self._check_fitted()
-        corpus = self._encode(check_documents(X))
-        with self._inference() as (net, device):
-            return self._predict_logits(corpus, device, net, features=features)
+        corpus, unseen = self._encode_new(check_documents(X))
+        with self._inference(unseen) as (net, device):
+            return predict_logits(net, corpus, device, return_features=features)
 
     def decision_function(self, X):
         """Class scores: shape (n,) for two classes (positive = ``classes_[1]``), else (n, n_classes)."""
@@ -626,7 +478,8 @@ class AttentionPoolingClassifier(ClassifierMixin, TransformerMixin, BaseTextEsti
     def attention_weights(self, X):
         """Per document: its tokens (after truncation) and their attention weights.
 
-        Unknown tokens, which the model ignores, have weight 0.
+        Unknown tokens, which the model ignores, have weight 0 (with ``subwords``
+        no token is unknown).
 
         Returns
         -------
@@ -634,14 +487,17 @@ class AttentionPoolingClassifier(ClassifierMixin, TransformerMixin, BaseTextEsti
         """
         self._check_fitted()
         tokens = self._token_lists(X, allow_empty=True)
-        full = self._encode(tokens, tokenized=True, unknown_id=-1)
+        if self.subwords is None:
+            full, unseen = self._encode(tokens, tokenized=True, unknown_id=-1), []
+        else:
+            full, unseen = self._encode_new(tokens, tokenized=True)
         known = full.ids >= 0
         corpus = full.select(known)
         heads = self.net_config_["n_heads"]
         out = [None] * len(tokens)
-        with self._inference() as (net, device), torch.no_grad():
-            for batch, bag in self._batches(net, corpus, _PREDICT_BATCH, None, None, device):
-                attn = self._features(net, bag)[1].float().cpu().numpy()  # (B, heads, T)
+        with self._inference(unseen) as (net, device), torch.no_grad():
+            for batch, bag in batches(net, corpus, PREDICT_BATCH, None, None, device):
+                attn = features(net, bag)[1].float().cpu().numpy()  # (B, heads, T)
                 for row, doc in enumerate(batch):
                     weights = np.zeros((len(tokens[doc]), heads), dtype=np.float32)
                     mask = known[full.offsets[doc]:full.offsets[doc + 1]]
@@ -677,10 +533,12 @@ class AttentionPoolingClassifier(ClassifierMixin, TransformerMixin, BaseTextEsti
             _check_net_arrays(state.get("net_config_"), module)
         super().__setstate__(state)
         if isinstance(module, dict):
-            net = AttentionPoolingNet(**self.net_config_)
+            with torch.random.fork_rng(devices=[]):   # building initialises weights: leave the caller's RNG alone
+                net = AttentionPoolingNet(**self.net_config_)
             net.load_state_dict({k: torch.as_tensor(v) for k, v in module.items()})
             if self.freeze_embeddings and self.embeddings_ is None:
                 net.embedding.weight.requires_grad_(False)
+            self._install_subwords(net, self._vocabulary_words())
             self.module_ = net.eval()
             self._check_state()
 
@@ -699,7 +557,10 @@ def _check_net_arrays(config, arrays):
     if not isinstance(config, dict):
         raise ValueError("net_config_ must be a dict")
     table = arrays.get("embedding.weight")
-    want = (config.get("n_words"), config.get("embedding_dim"))
+    n_words, extra = config.get("n_words"), config.get("n_subword_rows", 0)
+    if not isinstance(n_words, int) or not isinstance(extra, int):
+        raise ValueError("net_config_ must give n_words and n_subword_rows as integers")
+    want = (n_words + extra, config.get("embedding_dim"))
     if table is None or tuple(np.shape(table)) != want:
         raise ValueError(f"net_config_ asks for an embedding table of {want}; the stored one is "
                          f"{None if table is None else tuple(np.shape(table))}")

@@ -42,18 +42,23 @@ def _lines(path):
 
 
 def cmd_train(args):
+    from .fasttext import FastTextVectorizer
     from .glove import GloVeVectorizer
     from .word2vec import Word2VecVectorizer
     common = dict(vector_size=args.vector_size, min_count=args.min_count, n_jobs=args.threads, verbose=1,
                   random_state=args.seed)
-    if args.model == "word2vec":
-        est = Word2VecVectorizer(algorithm=args.algorithm, window=args.window or 5, epochs=args.epochs or 5, **common)
+    if args.model in ("word2vec", "fasttext"):
+        cls = Word2VecVectorizer if args.model == "word2vec" else FastTextVectorizer
+        est = cls(algorithm=args.algorithm, window=args.window or 5, epochs=args.epochs or 5, **common)
     else:
         est = GloVeVectorizer(window=args.window or 10, epochs=args.epochs or 25, **common)
     t0 = time.perf_counter()
     est.fit(_lines(args.corpus))
     seconds = time.perf_counter() - t0
-    est.wv_.save_word2vec_format(args.out, binary=args.binary)
+    if args.model == "fasttext" and str(args.out).endswith(".bin"):
+        est.save_facebook_model(args.out)       # fastText's own format: n-grams kept, unseen words answered
+    else:
+        est.wv_.save_word2vec_format(args.out, binary=args.binary)
     words = sum(h.get("words", 0) for h in est.history_)
     rate = f", {words / sum(h['seconds'] for h in est.history_):,.0f} words/s" if words else ""
     print(f"{len(est.wv_):,} words x {est.wv_.vector_size} dims in {seconds:.1f} s{rate} -> {args.out}")
@@ -91,12 +96,15 @@ def cmd_demo(args):
 
 
 def build_parser():
+    from . import __version__
     p = argparse.ArgumentParser(prog="skembed", description="Word embeddings with skembed.")
+    p.add_argument("--version", action="version", version=f"skembed {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="learn word vectors from a text file (one document per line)")
-    t.add_argument("model", choices=["word2vec", "glove"])
+    t.add_argument("model", choices=["word2vec", "fasttext", "glove"])
     t.add_argument("corpus")
-    t.add_argument("--out", required=True, help="output file (word2vec format)")
+    t.add_argument("--out", required=True, help="output file (word2vec format; for fasttext, a .bin path "
+                   "writes fastText's own format)")
     t.add_argument("--binary", action="store_true", help="write the binary word2vec format")
     t.add_argument("--vector-size", type=int, default=100)
     t.add_argument("--epochs", type=int, help="default 5 (word2vec) or 25 (GloVe)")

@@ -39,9 +39,13 @@ class FastTextVectorizer(Word2VecVectorizer):
     oov_vectors : bool, default=True
         ``transform`` gives a word unseen in training the mean of its n-gram
         vectors; False drops it, as the other vectorizers do.
+    batch_size : int or None, default=None
+        Centre words per training step (None: 2048 for both algorithms; CBOW's
+        word2vec default of 6144 sums too many alike updates into the n-gram
+        rows a batch shares).
     vector_size, window, algorithm, negative, ns_exponent, sample, min_count, max_vocab_size, epochs, \
-alpha, min_alpha, shrink_windows, batch_size, pooling, lowercase, token_pattern, tokenizer, n_jobs, \
-device, random_state, verbose
+alpha, min_alpha, shrink_windows, pooling, lowercase, token_pattern, tokenizer, n_jobs, device, \
+random_state, verbose
         As for :class:`~skembed.Word2VecVectorizer`.
 
     Attributes
@@ -77,6 +81,8 @@ device, random_state, verbose
         "bucket": [Interval(numbers.Integral, 1, 1 << 31, closed="both")],
         "oov_vectors": ["boolean"],
     }
+
+    _default_batch = {"skipgram": 2048, "cbow": 2048}
 
     def __init__(self, vector_size=100, window=5, algorithm="skipgram", negative=5, ns_exponent=0.75,
                  sample=1e-3, min_count=5, max_vocab_size=None, epochs=5, alpha=0.025, min_alpha=1e-4,

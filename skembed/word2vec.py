@@ -18,6 +18,9 @@ _DEFAULT_BATCH = {"skipgram": 2048, "cbow": 6144}
 _NEGATIVE_SHARING = {"skipgram": (64, 12), "cbow": (32, 1)}
 # kept tokens per piece of a document visited in random order: see skembed._word2vec_kernel
 _SHUFFLE_PIECE = 1024
+# most summed occurrences of a word row (skip-gram) and of an n-gram row (fastText) per batch
+_ROW_UPDATE_CAP = 16.0
+_NGRAM_UPDATE_CAP = 64.0
 
 
 class Word2VecVectorizer(BaseEmbeddingVectorizer):
@@ -106,6 +109,8 @@ class Word2VecVectorizer(BaseEmbeddingVectorizer):
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
     }
 
+    _default_batch = _DEFAULT_BATCH
+
     def __init__(self, vector_size=100, window=5, algorithm="skipgram", negative=5, ns_exponent=0.75,
                  sample=1e-3, min_count=5, max_vocab_size=None, epochs=5, alpha=0.025, min_alpha=1e-4,
                  shrink_windows=True, batch_size=None, pooling="mean", lowercase=True,
@@ -138,9 +143,10 @@ class Word2VecVectorizer(BaseEmbeddingVectorizer):
             vector_size=self.vector_size, window=self.window, algorithm=self.algorithm,
             negative=self.negative, alpha=self.alpha, min_alpha=self.min_alpha,
             shrink_windows=self.shrink_windows,
-            batch_size=self.batch_size or _DEFAULT_BATCH[self.algorithm],
+            batch_size=self.batch_size or self._default_batch[self.algorithm],
             negative_group=_NEGATIVE_SHARING[self.algorithm][0],
             negative_draws=_NEGATIVE_SHARING[self.algorithm][1],
+            row_update_cap=_ROW_UPDATE_CAP, ngram_update_cap=_NGRAM_UPDATE_CAP,
             spread_groups=True, shuffle_piece=_SHUFFLE_PIECE)
 
     def _make_kernel(self, vocab, device, generator, w_in, w_out):

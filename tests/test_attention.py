@@ -252,11 +252,11 @@ def test_hand_derived_step_serves_only_bag_models_on_the_cpu():
 def test_hand_derived_training_gives_the_autograd_model(texts, monkeypatch, params):
     """Fitting through bag_attention_step trains the model autograd would (same dropout
     draws, loss scaling and updates), to float32 rounding."""
-    import skembed.attention
+    import skembed._attention_trainer
     X, y = texts
     kw = dict(epochs=3, dropout=0.3, random_state=0, **params)
     fast = AttentionPoolingClassifier(**kw).fit(X, y)
-    monkeypatch.setattr(skembed.attention, "supports_bag_step", lambda net: False)
+    monkeypatch.setattr(skembed._attention_trainer, "supports_bag_step", lambda net: False)
     slow = AttentionPoolingClassifier(**kw).fit(X, y)
     assert [h["epoch"] for h in fast.history_] == [h["epoch"] for h in slow.history_]
     np.testing.assert_allclose([h["train_loss"] for h in fast.history_],
@@ -381,16 +381,35 @@ def test_interrupted_refit_with_new_labels_keeps_the_previous_model_whole(texts,
     def interrupt(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(AttentionPoolingClassifier, "_epoch", interrupt)
+    from skembed._attention_trainer import ClassifierTrainer
+    monkeypatch.setattr(ClassifierTrainer, "run_epoch", interrupt)
     with pytest.raises(KeyboardInterrupt):
         clf.fit(X, [["a", "b", "c"][i % 3] for i in range(len(X))])
     assert list(clf.classes_) == ["ham", "spam"]  # not the new labels beside the old network
     np.testing.assert_array_equal(clf.predict_proba(X[:10]), before)
 
 
+def test_an_interrupted_first_partial_fit_leaves_the_model_unfitted(texts, monkeypatch):
+    """partial_fit once installed its fitted state before training."""
+    from sklearn.exceptions import NotFittedError
+
+    from skembed._attention_trainer import ClassifierTrainer
+    X, y = texts
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ClassifierTrainer, "run_epoch", interrupt)
+    clf = AttentionPoolingClassifier(random_state=0)
+    with pytest.raises(KeyboardInterrupt):
+        clf.partial_fit(X, y, classes=["ham", "spam"])
+    with pytest.raises(NotFittedError):
+        clf.predict(X[:2])
+
+
 def test_class_weight_for_an_unknown_label_is_a_clear_error(texts):
     X, y = texts
-    with pytest.raises(ValueError, match="not in class_weight|not found|eggs"):
+    with pytest.raises(ValueError, match=r"classes, \[.*\], are not in class_weight"):
         AttentionPoolingClassifier(epochs=1, class_weight={"eggs": 2.0}).fit(X, y)
 
 
@@ -499,3 +518,10 @@ def test_an_absurd_n_jobs_is_clipped_to_the_cores(texts):
     before = torch.get_num_threads()
     clf = AttentionPoolingClassifier(epochs=1, n_jobs=10**9, random_state=0).fit(X, y)
     assert clf.predict(X[:3]).shape == (3,) and torch.get_num_threads() == before
+
+
+def test_a_learning_rate_that_overshoots_raises_instead_of_returning_garbage(texts):
+    """learning_rate=100 once ended at a training loss of 9,000 with no word said."""
+    X, y = texts
+    with pytest.raises(FloatingPointError, match="lower learning_rate"):
+        AttentionPoolingClassifier(learning_rate=100, epochs=5, random_state=0).fit(X, y)

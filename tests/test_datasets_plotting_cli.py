@@ -103,7 +103,7 @@ def corpus_file(tmp_path_factory):
     return path
 
 
-@pytest.mark.parametrize("model", ["word2vec", "glove"])
+@pytest.mark.parametrize("model", ["word2vec", "fasttext", "glove"])
 def test_cli_train_evaluate_similar(corpus_file, tmp_path, capsys, model):
     out = tmp_path / "vectors.txt"
     assert main(["train", model, str(corpus_file), "--out", str(out), "--vector-size", "8", "--epochs", "2",
@@ -148,3 +148,15 @@ def test_cli_unknown_word_and_empty_vocabulary(corpus_file, tmp_path, capsys):
 def test_python_dash_m_and_usage_error():
     done = subprocess.run([sys.executable, "-m", "skembed", "frobnicate"], capture_output=True, text=True)
     assert done.returncode == 2 and "invalid choice" in done.stderr
+
+
+def test_cli_version_and_a_fasttext_bin(corpus_file, tmp_path, capsys):
+    import skembed
+    from skembed import SubwordVectors
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0 and capsys.readouterr().out.strip() == f"skembed {skembed.__version__}"
+    out = tmp_path / "ft.bin"
+    assert main(["train", "fasttext", str(corpus_file), "--out", str(out), "--vector-size", "8", "--epochs", "1",
+                 "--min-count", "1", "--threads", "1"]) == 0
+    assert SubwordVectors.load_facebook_format(out)["catz"].shape == (8,)

@@ -261,14 +261,64 @@ def test_misspelled_word_lands_near_its_correct_form(gloss_docs):
 
 def test_classifier_starts_from_subword_vectors_and_a_bin_file(tmp_path):
     from skembed import AttentionPoolingClassifier
+    from skembed._embedding_start import initial_rows
     vec = _fit(bucket=2000)
     vec.save_facebook_model(tmp_path / "ft.bin")
     y = np.array([i % 5 in (0, 3) for i in range(len(DOCS))])
     for embeddings in (vec, SubwordVectors.load_facebook_format(tmp_path / "ft.bin")):
         clf = AttentionPoolingClassifier(embeddings=embeddings, ngram_range=(1, 2), epochs=30, random_state=0)
         words = ["<pad>", "cat", "the cat", "catz"]
-        start = clf._initial_rows(words, clf._resolve_embeddings(DOCS), np.zeros((4, 16), np.float32))
+        start = initial_rows(words, clf._resolve_embeddings(DOCS), np.zeros((4, 16), np.float32))
         np.testing.assert_allclose(start[1], vec.wv_["cat"], rtol=1e-6)
         np.testing.assert_allclose(start[2], vec.wv_["the cat"], rtol=1e-6)   # not a word: its n-grams
         np.testing.assert_allclose(start[3], vec.wv_["catz"], rtol=1e-6)
         assert clf.fit(DOCS, y).score(DOCS, y) > 0.9
+
+
+SPAM_HAM = (["free prize call now", "see you at lunch", "win cash now", "lunch at noon", "claim your free prize"] * 30,
+            ["spam", "ham", "spam", "ham", "spam"] * 30)
+
+
+def test_classifier_subwords_let_unseen_and_misspelled_tokens_count():
+    from skembed import AttentionPoolingClassifier
+    X, y = SPAM_HAM
+    clf = AttentionPoolingClassifier(subwords=(3, 5), epochs=10, random_state=0).fit(X, y)
+    plain = AttentionPoolingClassifier(epochs=10, random_state=0).fit(X, y)
+    typos = ["fr33 priize calll", "lunchh noonn"]
+    assert list(clf.predict(typos)) == ["spam", "ham"]
+    np.testing.assert_allclose(plain.predict_proba(typos)[0], plain.predict_proba(typos)[1])  # both unknown
+    explained = clf.explain(typos)
+    assert [t for t, _ in explained[0]] == ["fr33", "priize", "calll"]
+    assert all(w > 0 for _, w in explained[1])               # unseen tokens get attention
+    assert np.all(np.isfinite(clf.predict_proba(["", "zzzzq"])))
+    n_words = clf.net_config_["n_words"]
+    assert clf.module_.embedding.num_embeddings == n_words + clf.net_config_["n_subword_rows"]
+
+
+def test_classifier_subwords_survive_saving_and_are_reproducible(tmp_path):
+    from skembed import AttentionPoolingClassifier
+    X, y = SPAM_HAM
+    clf = AttentionPoolingClassifier(subwords=(2, 4), ngram_range=(1, 2), epochs=3, random_state=0).fit(X, y)
+    again = AttentionPoolingClassifier(subwords=(2, 4), ngram_range=(1, 2), epochs=3, random_state=0).fit(X, y)
+    probe = ["fr33 priize calll", "lunchh at noon"]
+    np.testing.assert_array_equal(clf.predict_proba(probe), again.predict_proba(probe))
+    skembed.save(clf, tmp_path / "clf.skembed")
+    np.testing.assert_allclose(skembed.load(tmp_path / "clf.skembed").predict_proba(probe), clf.predict_proba(probe))
+    np.testing.assert_allclose(pickle.loads(pickle.dumps(clf)).predict_proba(probe), clf.predict_proba(probe))
+    clf.partial_fit(X[:20], y[:20])
+    assert clf.predict_proba(probe).shape == (2, 2)
+
+
+@pytest.mark.parametrize("bad", [(0, 3), (4, 2), (3,), ("a", 3)])
+def test_classifier_subwords_must_be_a_span(bad):
+    from skembed import AttentionPoolingClassifier
+    with pytest.raises(ValueError, match="subwords must be"):
+        AttentionPoolingClassifier(subwords=bad, epochs=1).fit(*SPAM_HAM)
+
+
+@pytest.mark.parametrize("encoder", ["cnn", "bigru"])
+def test_classifier_subwords_with_an_encoder(encoder):
+    from skembed import AttentionPoolingClassifier
+    X, y = SPAM_HAM
+    clf = AttentionPoolingClassifier(subwords=(3, 5), encoder=encoder, epochs=4, random_state=0).fit(X, y)
+    assert clf.score(X, y) > 0.9 and clf.predict_proba(["fr33 priize"]).shape == (1, 2)

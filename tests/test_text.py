@@ -189,8 +189,12 @@ def test_negative_distribution_and_alias_tables():
     implied = (prob + np.bincount(alias, weights=1.0 - prob, minlength=500)) / 500
     np.testing.assert_allclose(implied, p, rtol=1e-5, atol=1e-9)
     # the kernel's draw follows it
-    from skembed._word2vec_kernel import Word2VecConfig, Word2VecKernel
-    kernel = Word2VecKernel(Word2VecConfig(negative=1), np.ones(500, np.float32), (prob, alias),
+    from dataclasses import replace
+
+    from skembed import Word2VecVectorizer
+    from skembed._word2vec_kernel import Word2VecKernel
+    config = replace(Word2VecVectorizer(negative=1)._config(), negative_draws=1)
+    kernel = Word2VecKernel(config, np.ones(500, np.float32), (prob, alias),
                             torch.device("cpu"), torch.Generator().manual_seed(0))
     freq = np.bincount(kernel._negatives(400_000).numpy(), minlength=500) / 400_000
     top = p > 0.01
