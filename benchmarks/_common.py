@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import time
 from pathlib import Path
 
 DATA = Path(os.environ.get("SKEMBED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
@@ -26,14 +27,17 @@ def load_corpus(path=None, repeat=1, doc_tokens=1000):
     docs = []
     for line in path.read_text(encoding="utf-8").splitlines():
         tokens = line.split()
-        docs += [tokens[i:i + doc_tokens] for i in range(0, len(tokens), doc_tokens)]
+        docs += [tokens[i : i + doc_tokens] for i in range(0, len(tokens), doc_tokens)]
     return docs * repeat
 
 
 def corpus_arguments(ap, seeds_help="comma-separated seeds; the table shows means"):
     """Add the options every embedding benchmark takes: corpus, repeat, threads, seeds."""
-    ap.add_argument("--corpus", help="whitespace-tokenized text, one document per line "
-                    "(default: enwiki_small x4 and wordnet_glosses from ../shared/data)")
+    ap.add_argument(
+        "--corpus",
+        help="whitespace-tokenized text, one document per line "
+        "(default: enwiki_small x4 and wordnet_glosses from ../shared/data)",
+    )
     ap.add_argument("--repeat", type=int, help="repeat the corpus this many times")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seeds", default="1,2,3", help=seeds_help)
@@ -64,6 +68,58 @@ def evaluate(wv):
     return {"wordsim353": ws, "simlex999": sl, "analogy": an}
 
 
+def fit_gensim(model_class, docs, algorithm, threads, seed, settings):
+    """Train a gensim ``Word2Vec`` or ``FastText`` as its users do (build_vocab, then train).
+    Returns (vectors, training seconds, total seconds)."""
+    t0 = time.perf_counter()
+    model = model_class(sg=int(algorithm == "skipgram"), workers=threads, seed=seed, **settings)
+    model.build_vocab(docs)
+    t1 = time.perf_counter()
+    model.train(docs, total_examples=len(docs), epochs=settings["epochs"])
+    t2 = time.perf_counter()
+    return model.wv, t2 - t1, t2 - t0
+
+
+def fit_skembed(vectorizer_class, docs, algorithm, threads, seed, settings):
+    """Fit a skembed vectorizer with the same settings. Returns (vectors, training seconds as
+    its history_ records them, total seconds)."""
+    vec = vectorizer_class(algorithm=algorithm, n_jobs=threads, random_state=seed, **settings)
+    t0 = time.perf_counter()
+    vec.fit(docs)
+    total = time.perf_counter() - t0
+    return vec.wv_, sum(h["seconds"] for h in vec.history_), total
+
+
+def gensim_vs_skembed(docs, algorithm, threads, seeds, run_gensim, run_skembed, epochs, measure_memory=False):
+    """Both libraries once per seed on ``docs`` (alternating), as three table rows: gensim's
+    means, skembed's, and their ratio (words/s) and differences (quality). ``run_*(docs,
+    algorithm, threads, seed)`` return (vectors, training seconds, total seconds); with
+    ``measure_memory`` each fit's added resident memory is an "added MB" column."""
+    n_words = sum(map(len, docs))
+
+    def timed(runner):
+        def run(seed):
+            with PeakRSS() as rss:
+                wv, train_s, total_s = runner(docs, algorithm, threads, seed)
+            timings = {"words/s": n_words * epochs / train_s, "train s": train_s, "total s": total_s}
+            return wv, {**timings, **({"added MB": rss.added_mb} if measure_memory else {})}
+
+        return run
+
+    gensim, ours = mean_over_seeds(
+        [(f"gensim {algorithm}", timed(run_gensim)), (f"skembed {algorithm}", timed(run_skembed))], seeds
+    )
+    ratio = {
+        "model": f"ratio {algorithm}",
+        "words/s": f"{ours['words/s'] / gensim['words/s']:.2f}x",
+        "train s": "",
+        "total s": "",
+        "added MB": "",
+        **{k: f"{ours[k] - gensim[k]:+.3f}" for k in ("wordsim353", "simlex999", "analogy")},
+    }
+    return [gensim, ours, ratio]
+
+
 def mean_over_seeds(runners, seeds):
     """Run every ``(name, runner)`` pair once per seed, print each run, return the means.
 
@@ -73,18 +129,21 @@ def mean_over_seeds(runners, seeds):
     than on one. Returns one row of means per runner, in the given order.
     """
     import numpy as np
+
     runs = {name: [] for name, _ in runners}
     for seed in seeds:
         for name, runner in runners:
             wv, timings = runner(seed)
             runs[name].append({**timings, **evaluate(wv)})
             print(name, f"seed {seed}", {k: round(float(v), 4) for k, v in runs[name][-1].items()}, flush=True)
-    return [{"model": name, **{k: float(np.mean([r[k] for r in rows])) for k in rows[0]}}
-            for name, rows in runs.items()]
+    return [
+        {"model": name, **{k: float(np.mean([r[k] for r in rows])) for k in rows[0]}} for name, rows in runs.items()
+    ]
 
 
 def machine():
     import torch
+
     return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}"
 
 
@@ -106,6 +165,7 @@ class PeakRSS:
 
     def __enter__(self):
         import threading
+
         self._page = os.sysconf("SC_PAGE_SIZE")
         self.start_mb = self.peak_mb = self._rss()
         self._stop = threading.Event()

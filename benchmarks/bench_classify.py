@@ -68,6 +68,7 @@ class FastText:
 
     def fit(self, X, y):
         import fasttext
+
         with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8") as fh:
             for text, label in zip(X, y):
                 fh.write(f"__label__{label} {fasttext_tokens(text)}\n")
@@ -84,19 +85,25 @@ class FastText:
 
 def models(params):
     from skembed import AttentionPoolingClassifier
+
     def tuned_tfidf(**tfidf):
         pipe = make_pipeline(TfidfVectorizer(sublinear_tf=True, **tfidf), LogisticRegression(max_iter=1000))
         return lambda seed: GridSearchCV(pipe, {"logisticregression__C": [1.0, 10.0, 100.0]}, cv=3, n_jobs=2)
 
-    out = {"TF-IDF word 1-2g sublinear + LogReg, C by CV": tuned_tfidf(ngram_range=(1, 2)),
-           "TF-IDF char_wb 2-5 sublinear + LogReg, C by CV": tuned_tfidf(analyzer="char_wb", ngram_range=(2, 5)),
-           "skembed AttentionPooling (defaults)": lambda seed: AttentionPoolingClassifier(random_state=seed, **params),
-           "skembed AttentionPooling, subwords=(3, 6)":
-               lambda seed: AttentionPoolingClassifier(random_state=seed, **{"subwords": (3, 6), **params})}
+    out = {
+        "TF-IDF word 1-2g sublinear + LogReg, C by CV": tuned_tfidf(ngram_range=(1, 2)),
+        "TF-IDF char_wb 2-5 sublinear + LogReg, C by CV": tuned_tfidf(analyzer="char_wb", ngram_range=(2, 5)),
+        "skembed AttentionPooling (defaults)": lambda seed: AttentionPoolingClassifier(random_state=seed, **params),
+        "skembed AttentionPooling, subwords=(3, 6)": lambda seed: AttentionPoolingClassifier(
+            random_state=seed, **{"subwords": (3, 6), **params}
+        ),
+    }
     try:
         import fasttext  # noqa: F401
-        out["fastText normalized, bigrams, 25 epochs, lr 0.5"] = \
-            lambda seed: FastText(wordNgrams=2, epoch=25, lr=0.5, thread=2, seed=seed)
+
+        out["fastText normalized, bigrams, 25 epochs, lr 0.5"] = lambda seed: FastText(
+            wordNgrams=2, epoch=25, lr=0.5, thread=2, seed=seed
+        )
     except ImportError:
         print("fastText is not installed (pip install fasttext-numpy2-wheel); skipping it")
     return out
@@ -105,8 +112,12 @@ def models(params):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--splits", type=int, default=5)
-    ap.add_argument("--repeats", type=int, default=3,
-                    help="fits per split; fit time is the median of all fits (this VM's timings vary by 10-30%%)")
+    ap.add_argument(
+        "--repeats",
+        type=int,
+        default=3,
+        help="fits per split; fit time is the median of all fits (this VM's timings vary by 10-30%%)",
+    )
     ap.add_argument("--datasets", default="sms_spam.tsv,tweets_sentiment.tsv")
     ap.add_argument("--models", help="comma-separated substrings of model names to run")
     ap.add_argument("--params", default="", help="extra AttentionPoolingClassifier parameters, e.g. 'batch_size=64'")
@@ -143,10 +154,15 @@ def main(argv=None):
                     acc.append(accuracy_score(yte, pred))
                     f1.append(f1_score(yte, pred, average="macro"))
                     pred_rate.append(len(Xte) / (t2 - t1))
-            row = {"data": name.split(".")[0], "model": model, "accuracy": float(np.mean(acc)),
-                   "macro-F1": float(np.mean(f1)), "fit s": float(np.median(fit_s)),
-                   "tune s": float(np.median(tune_s)) if tune_s else "",
-                   "predict docs/s": float(np.mean(pred_rate))}
+            row = {
+                "data": name.split(".")[0],
+                "model": model,
+                "accuracy": float(np.mean(acc)),
+                "macro-F1": float(np.mean(f1)),
+                "fit s": float(np.median(fit_s)),
+                "tune s": float(np.median(tune_s)) if tune_s else "",
+                "predict docs/s": float(np.mean(pred_rate)),
+            }
             rows.append(row)
             print({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}, flush=True)
     print()

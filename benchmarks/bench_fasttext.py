@@ -24,44 +24,47 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 from scipy import stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import DATA, PeakRSS, corpus_arguments, markdown_table, mean_over_seeds, run_per_corpus  # noqa: E402
+from _common import (  # noqa: E402
+    DATA,
+    corpus_arguments,
+    fit_gensim,
+    fit_skembed,
+    gensim_vs_skembed,
+    markdown_table,
+    run_per_corpus,
+)
 
-SETTINGS = dict(vector_size=100, window=5, negative=5, sample=1e-3, min_count=5, epochs=5, min_n=3, max_n=6,
-                bucket=2_000_000)
+SETTINGS = dict(
+    vector_size=100, window=5, negative=5, sample=1e-3, min_count=5, epochs=5, min_n=3, max_n=6, bucket=2_000_000
+)
 
 
 def run_gensim(docs, algorithm, threads, seed):
     from gensim.models import FastText
-    t0 = time.perf_counter()
-    model = FastText(sg=int(algorithm == "skipgram"), workers=threads, seed=seed, **SETTINGS)
-    model.build_vocab(docs)
-    t1 = time.perf_counter()
-    model.train(docs, total_examples=len(docs), epochs=SETTINGS["epochs"])
-    t2 = time.perf_counter()
-    return model.wv, t2 - t1, t2 - t0
+
+    return fit_gensim(FastText, docs, algorithm, threads, seed, SETTINGS)
 
 
 def run_skembed(docs, algorithm, threads, seed):
     from skembed import FastTextVectorizer
-    vec = FastTextVectorizer(algorithm=algorithm, n_jobs=threads, random_state=seed, **SETTINGS)
-    t0 = time.perf_counter()
-    vec.fit(docs)
-    total = time.perf_counter() - t0
-    return vec.wv_, sum(h["seconds"] for h in vec.history_), total
+
+    return fit_skembed(FastTextVectorizer, docs, algorithm, threads, seed, SETTINGS)
 
 
 def pair_words():
     """(word1, word2, score) of WordSim353 and SimLex-999, lower-cased, per benchmark."""
     from skembed._word_files import read_word_pairs
-    return {name: [(a.lower(), b.lower(), s) for a, b, s in read_word_pairs(DATA / file)]
-            for name, file in (("wordsim353", "wordsim353.tsv"), ("simlex999", "simlex999.txt"))}
+
+    return {
+        name: [(a.lower(), b.lower(), s) for a, b, s in read_word_pairs(DATA / file)]
+        for name, file in (("wordsim353", "wordsim353.tsv"), ("simlex999", "simlex999.txt"))
+    }
 
 
 def oov_rows(docs, algorithm, threads, seeds, oov_seed):
@@ -71,20 +74,27 @@ def oov_rows(docs, algorithm, threads, seeds, oov_seed):
     words = sorted({w for rows in pairs.values() for a, b, _ in rows for w in (a, b)})
     removed = set(np.random.default_rng(oov_seed).choice(words, size=len(words) // 5, replace=False).tolist())
     kept_docs = [[t for t in doc if t.lower() not in removed] for doc in docs]
-    unseen = {bench: [(a, b, s) for a, b, s in items if a in removed or b in removed]
-              for bench, items in pairs.items()}
+    unseen = {bench: [(a, b, s) for a, b, s in items if a in removed or b in removed] for bench, items in pairs.items()}
     runs = {"gensim": [], "skembed": []}
     for seed in seeds:
         for name, runner in (("gensim", run_gensim), ("skembed", run_skembed)):
             wv = runner(kept_docs, algorithm, threads, seed)[0]
-            scores = {bench: stats.spearmanr([s for *_, s in items],
-                                             [float(wv.similarity(a, b)) for a, b, _ in items]).statistic
-                      for bench, items in unseen.items()}
+            scores = {
+                bench: stats.spearmanr(
+                    [s for *_, s in items], [float(wv.similarity(a, b)) for a, b, _ in items]
+                ).statistic
+                for bench, items in unseen.items()
+            }
             runs[name].append(scores)
-            print(f"{name} {algorithm} oov seed {seed}", {k: round(float(v), 4) for k, v in scores.items()},
-                  flush=True)
-    return [{"model": f"{name} {algorithm} oov", **{b: float(np.mean([r[b] for r in rs])) for b in unseen},
-             **{f"{b} pairs": len(items) for b, items in unseen.items()}} for name, rs in runs.items()]
+            print(f"{name} {algorithm} oov seed {seed}", {k: round(float(v), 4) for k, v in scores.items()}, flush=True)
+    return [
+        {
+            "model": f"{name} {algorithm} oov",
+            **{b: float(np.mean([r[b] for r in rs])) for b in unseen},
+            **{f"{b} pairs": len(items) for b, items in unseen.items()},
+        }
+        for name, rs in runs.items()
+    ]
 
 
 def main(argv=None):
@@ -101,25 +111,25 @@ def bench_corpus(docs, args, seeds):
     print(f"\ncorpus: {n_words:,} tokens in {len(docs)} documents\n")
     rows = []
     for algorithm in args.algorithms.split(","):
-        def timed(runner):
-            def run(seed):
-                with PeakRSS() as rss:
-                    wv, train_s, total_s = runner(docs, algorithm, args.threads, seed)
-                return wv, {"words/s": n_words * SETTINGS["epochs"] / train_s, "train s": train_s,
-                            "total s": total_s, "added MB": rss.added_mb}
-            return run
-        gensim, ours = mean_over_seeds([(f"gensim {algorithm}", timed(run_gensim)),
-                                        (f"skembed {algorithm}", timed(run_skembed))], seeds)
-        rows += [gensim, ours]
-        quality = {k: f"{ours[k] - gensim[k]:+.3f}" for k in ("wordsim353", "simlex999", "analogy")}
-        rows.append({"model": f"ratio {algorithm}", "words/s": f"{ours['words/s'] / gensim['words/s']:.2f}x",
-                     "train s": "", "total s": "", "added MB": "", **quality})
+        rows += gensim_vs_skembed(
+            docs, algorithm, args.threads, seeds, run_gensim, run_skembed, SETTINGS["epochs"], measure_memory=True
+        )
         for row in oov_rows(docs, algorithm, args.threads, seeds, args.oov_seed):
-            rows.append({"model": row["model"], "words/s": "", "train s": "", "total s": "", "added MB": "",
-                         "wordsim353": row["wordsim353"], "simlex999": row["simlex999"],
-                         "analogy": f"{row['wordsim353 pairs']} / {row['simlex999 pairs']} pairs"})
-    return markdown_table(rows, ["model", "words/s", "train s", "total s", "added MB", "wordsim353", "simlex999",
-                                 "analogy"])
+            rows.append(
+                {
+                    "model": row["model"],
+                    "words/s": "",
+                    "train s": "",
+                    "total s": "",
+                    "added MB": "",
+                    "wordsim353": row["wordsim353"],
+                    "simlex999": row["simlex999"],
+                    "analogy": f"{row['wordsim353 pairs']} / {row['simlex999 pairs']} pairs",
+                }
+            )
+    return markdown_table(
+        rows, ["model", "words/s", "train s", "total s", "added MB", "wordsim353", "simlex999", "analogy"]
+    )
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ def run_stanford(bin_dir, docs, threads):
 
 def _run_stanford_in(b, docs, threads, work):
     from skembed import WordVectors
+
     corpus = work / "corpus.txt"
     corpus.write_text("\n".join(" ".join(d) for d in docs) + "\n", encoding="utf-8")
 
@@ -51,16 +52,19 @@ def _run_stanford_in(b, docs, threads, work):
     run(b / "cooccur", corpus, work / "vocab.txt", work / "cooc.bin", WINDOW, 1, work / "overflow", 4.0)
     run(b / "shuffle", work / "cooc.bin", work / "cooc.shuf.bin", work / "temp_shuffle", 4.0)
     t1 = time.perf_counter()
-    run(b / "glove", work / "cooc.shuf.bin", work / "vocab.txt", work / "vectors", threads, ITER, DIM, X_MAX,
-        0.75, 0.05)
+    run(
+        b / "glove", work / "cooc.shuf.bin", work / "vocab.txt", work / "vectors", threads, ITER, DIM, X_MAX, 0.75, 0.05
+    )
     t2 = time.perf_counter()
     return WordVectors.load_glove_format(work / "vectors.txt"), t1 - t0, t2 - t1
 
 
 def run_skembed(docs, threads, seed):
     from skembed import GloVeVectorizer
-    vec = GloVeVectorizer(vector_size=DIM, window=WINDOW, min_count=MIN_COUNT, x_max=X_MAX, epochs=ITER,
-                          n_jobs=threads, random_state=seed)
+
+    vec = GloVeVectorizer(
+        vector_size=DIM, window=WINDOW, min_count=MIN_COUNT, x_max=X_MAX, epochs=ITER, n_jobs=threads, random_state=seed
+    )
     t0 = time.perf_counter()
     vec.fit(docs)
     total = time.perf_counter() - t0
@@ -70,6 +74,7 @@ def run_skembed(docs, threads, seed):
 
 def run_gensim(docs, threads, seed):
     from gensim.models import Word2Vec
+
     t0 = time.perf_counter()
     model = Word2Vec(docs, vector_size=DIM, window=5, min_count=MIN_COUNT, epochs=5, sg=1, workers=threads, seed=seed)
     return model.wv, 0.0, time.perf_counter() - t0
@@ -77,8 +82,11 @@ def run_gensim(docs, threads, seed):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    corpus_arguments(ap, "comma-separated seeds, one run each; the table shows means "
-                     "(Stanford's C code takes no seed and simply runs again)")
+    corpus_arguments(
+        ap,
+        "comma-separated seeds, one run each; the table shows means "
+        "(Stanford's C code takes no seed and simply runs again)",
+    )
     ap.add_argument("--stanford", help="folder with Stanford GloVe's vocab_count, cooccur, shuffle, glove")
     ap.add_argument("--reference", action="store_true", help="also run gensim's skip-gram")
     run_per_corpus(ap.parse_args(argv), bench_corpus)
@@ -89,8 +97,7 @@ def bench_corpus(docs, args, seeds):
     print(f"\ncorpus: {sum(map(len, docs)):,} tokens in {len(docs)} documents\n")
     runners = [("skembed GloVe", lambda seed: run_skembed(docs, args.threads, seed))]
     if args.stanford:
-        runners.insert(0, ("Stanford GloVe (C)",
-                           lambda seed: run_stanford(args.stanford, docs, args.threads)))
+        runners.insert(0, ("Stanford GloVe (C)", lambda seed: run_stanford(args.stanford, docs, args.threads)))
     if args.reference:
         runners.append(("gensim skip-gram", lambda seed: run_gensim(docs, args.threads, seed)))
 
@@ -98,14 +105,21 @@ def bench_corpus(docs, args, seeds):
         def run(seed):
             wv, prep, train = runner(seed)
             return wv, {"prep s": prep, "train s": train, "total s": prep + train}
+
         return run
+
     rows = mean_over_seeds([(name, timed(runner)) for name, runner in runners], seeds)
     if args.stanford:
         c, ours = rows[0], rows[1]
-        rows.append({"model": "skembed vs C", "prep s": f"{c['prep s'] / ours['prep s']:.1f}x",
-                     "train s": f"{c['train s'] / ours['train s']:.2f}x",
-                     "total s": f"{c['total s'] / ours['total s']:.2f}x faster",
-                     **{k: f"{ours[k] - c[k]:+.3f}" for k in ("wordsim353", "simlex999", "analogy")}})
+        rows.append(
+            {
+                "model": "skembed vs C",
+                "prep s": f"{c['prep s'] / ours['prep s']:.1f}x",
+                "train s": f"{c['train s'] / ours['train s']:.2f}x",
+                "total s": f"{c['total s'] / ours['total s']:.2f}x faster",
+                **{k: f"{ours[k] - c[k]:+.3f}" for k in ("wordsim353", "simlex999", "analogy")},
+            }
+        )
     return markdown_table(rows, ["model", "prep s", "train s", "total s", "wordsim353", "simlex999", "analogy"])
 
 

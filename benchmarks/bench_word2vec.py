@@ -20,33 +20,31 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import corpus_arguments, markdown_table, mean_over_seeds, run_per_corpus  # noqa: E402
+from _common import (  # noqa: E402
+    corpus_arguments,
+    fit_gensim,
+    fit_skembed,
+    gensim_vs_skembed,
+    markdown_table,
+    run_per_corpus,
+)
 
 SETTINGS = dict(vector_size=100, window=5, negative=5, sample=1e-3, min_count=5, epochs=5)
 
 
 def run_gensim(docs, algorithm, threads, seed):
     from gensim.models import Word2Vec
-    t0 = time.perf_counter()
-    model = Word2Vec(sg=int(algorithm == "skipgram"), workers=threads, seed=seed, **SETTINGS)
-    model.build_vocab(docs)
-    t1 = time.perf_counter()
-    model.train(docs, total_examples=len(docs), epochs=SETTINGS["epochs"])
-    t2 = time.perf_counter()
-    return model.wv, t2 - t1, t2 - t0
+
+    return fit_gensim(Word2Vec, docs, algorithm, threads, seed, SETTINGS)
 
 
 def run_skembed(docs, algorithm, threads, seed):
     from skembed import Word2VecVectorizer
-    vec = Word2VecVectorizer(algorithm=algorithm, n_jobs=threads, random_state=seed, **SETTINGS)
-    t0 = time.perf_counter()
-    vec.fit(docs)
-    total = time.perf_counter() - t0
-    return vec.wv_, sum(h["seconds"] for h in vec.history_), total
+
+    return fit_skembed(Word2VecVectorizer, docs, algorithm, threads, seed, SETTINGS)
 
 
 def main(argv=None):
@@ -62,18 +60,7 @@ def bench_corpus(docs, args, seeds):
     print(f"\ncorpus: {n_words:,} tokens in {len(docs)} documents\n")
     rows = []
     for algorithm in args.algorithms.split(","):
-        def timed(runner):
-            def run(seed):
-                wv, train_s, total_s = runner(docs, algorithm, args.threads, seed)
-                return wv, {"words/s": n_words * SETTINGS["epochs"] / train_s, "train s": train_s,
-                            "total s": total_s}
-            return run
-        gensim, ours = mean_over_seeds([(f"gensim {algorithm}", timed(run_gensim)),
-                                        (f"skembed {algorithm}", timed(run_skembed))], seeds)
-        rows += [gensim, ours]
-        quality = {k: f"{ours[k] - gensim[k]:+.3f}" for k in ("wordsim353", "simlex999", "analogy")}
-        rows.append({"model": f"ratio {algorithm}", "words/s": f"{ours['words/s'] / gensim['words/s']:.2f}x",
-                     "train s": "", "total s": "", **quality})
+        rows += gensim_vs_skembed(docs, algorithm, args.threads, seeds, run_gensim, run_skembed, SETTINGS["epochs"])
     return markdown_table(rows, ["model", "words/s", "train s", "total s", "wordsim353", "simlex999", "analogy"])
 
 

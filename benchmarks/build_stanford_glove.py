@@ -47,6 +47,7 @@ int main(int argc, char **argv) {  /* glove IN VOCAB SAVE_PREFIX THREADS ITER DI
 
 def fetch(dest: Path) -> Path:
     from pip._internal.models.index import PyPI  # the index pip itself uses; no host named here
+
     index = f"{PyPI.simple_url}/{PACKAGE}/"
     page = urllib.request.urlopen(index).read().decode()
     url = next(m for m in re.findall(r'href="([^"]+)"', page) if f"{PACKAGE}-{VERSION}.tar.gz" in m)
@@ -73,8 +74,22 @@ def main(out="stanford_glove"):
         code += "\n#include <stdlib.h>\n" + main_code + "\n"
         path = out / f"{tool}_main.c"
         path.write_text(code)
-        subprocess.run(["gcc", "-O3", "-march=native", "-funroll-loops", "-pthread", "-w", f"-I{src}",
-                        "-o", str(out / tool), str(path), "-lm"], check=True)
+        subprocess.run(
+            [
+                "gcc",
+                "-O3",
+                "-march=native",
+                "-funroll-loops",
+                "-pthread",
+                "-w",
+                f"-I{src}",
+                "-o",
+                str(out / tool),
+                str(path),
+                "-lm",
+            ],
+            check=True,
+        )
     print(f"built {', '.join(MAINS)} in {out}")
 
 

@@ -16,8 +16,28 @@ from skembed import GloVeVectorizer, Word2VecVectorizer
 from skembed.datasets import analogies_path, load_enwiki_small, word_pairs_path
 from skembed.plotting import plot_embeddings
 
-WORDS = ["king", "queen", "prince", "london", "paris", "berlin", "france", "germany", "england",
-         "january", "march", "july", "war", "army", "battle", "music", "album", "song", "river", "city"]
+WORDS = [
+    "king",
+    "queen",
+    "prince",
+    "london",
+    "paris",
+    "berlin",
+    "france",
+    "germany",
+    "england",
+    "january",
+    "march",
+    "july",
+    "war",
+    "army",
+    "battle",
+    "music",
+    "album",
+    "song",
+    "river",
+    "city",
+]
 
 
 def main(argv=None):
@@ -29,8 +49,10 @@ def main(argv=None):
     out.mkdir(parents=True, exist_ok=True)
     docs = load_enwiki_small()
     print(f"corpus: {sum(map(len, docs)):,} tokens in {len(docs)} articles\n")
-    models = {"word2vec skip-gram": Word2VecVectorizer(epochs=10, n_jobs=-1, random_state=0),
-              "GloVe": GloVeVectorizer(epochs=25, x_max=10, n_jobs=-1, random_state=0)}
+    models = {
+        "word2vec skip-gram": Word2VecVectorizer(epochs=10, n_jobs=-1, random_state=0),
+        "GloVe": GloVeVectorizer(epochs=25, x_max=10, n_jobs=-1, random_state=0),
+    }
     for name, model in models.items():
         t0 = time.perf_counter()
         wv = model.fit(docs).wv_
@@ -48,8 +70,10 @@ def main(argv=None):
     ax = plot_embeddings(wv, WORDS, method=method)
     ax.figure.savefig(out / f"embeddings_{method}.png", dpi=120, bbox_inches="tight")
     wv.save_projector_tsv(out / "vectors.tsv", out / "metadata.tsv", limit=5000)
-    print(f"wrote {out / f'embeddings_{method}.png'}, and vectors.tsv + metadata.tsv "
-          "(load them at projector.tensorflow.org)")
+    print(
+        f"wrote {out / f'embeddings_{method}.png'}, and vectors.tsv + metadata.tsv "
+        "(load them at projector.tensorflow.org)"
+    )
 
 
 if __name__ == "__main__":

@@ -28,14 +28,18 @@ def main(argv=None):
     clf = AttentionPoolingClassifier(random_state=0, verbose=1)
     t0 = time.perf_counter()
     clf.fit(X_train, y_train)
-    print(f"trained on {len(X_train):,} tweets in {time.perf_counter() - t0:.1f} s "
-          f"(best epoch {clf.best_epoch_} of {len(clf.history_)})\n")
+    print(
+        f"trained on {len(X_train):,} tweets in {time.perf_counter() - t0:.1f} s "
+        f"(best epoch {clf.best_epoch_} of {len(clf.history_)})\n"
+    )
     print(classification_report(y_test, clf.predict(X_test), digits=3))
-    examples = ["@united thanks for the quick rebooking, great service!",
-                "@AmericanAir lost my bag again. worst airline ever",
-                "Flight 2231 departs from gate 14 at 6pm",
-                "I love the new self-driving car demo, amazing",
-                "so disappointed with the customer service today :("]
+    examples = [
+        "@united thanks for the quick rebooking, great service!",
+        "@AmericanAir lost my bag again. worst airline ever",
+        "Flight 2231 departs from gate 14 at 6pm",
+        "I love the new self-driving car demo, amazing",
+        "so disappointed with the customer service today :(",
+    ]
     for text, pairs in zip(examples, clf.explain(examples, top=3)):
         print(f"{clf.predict([text])[0]:9s} {text}\n          top tokens: {', '.join(t for t, _ in pairs)}")
     ax = plot_attention(clf, examples)

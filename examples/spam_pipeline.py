@@ -34,17 +34,29 @@ from skembed.datasets import load_sms_spam
 def main():
     spam = load_sms_spam()
     labels = [spam.target_names[t] for t in spam.target]
-    X_train, X_test, y_train, y_test = train_test_split(spam.data, labels, test_size=0.25, stratify=labels,
-                                                        random_state=0)
+    X_train, X_test, y_train, y_test = train_test_split(
+        spam.data, labels, test_size=0.25, stratify=labels, random_state=0
+    )
     print(f"SMS spam: {len(X_train)} training and {len(X_test)} test messages\n")
 
-    pipe = Pipeline([("embed", Word2VecVectorizer(min_count=2, epochs=10, random_state=0)),
-                     ("clf", LogisticRegression(max_iter=2000, class_weight="balanced"))])
-    search = GridSearchCV(pipe, {"embed__vector_size": [50, 100], "embed__pooling": ["mean", "mean_max"]},
-                          cv=3, scoring="f1_macro", n_jobs=2)
+    pipe = Pipeline(
+        [
+            ("embed", Word2VecVectorizer(min_count=2, epochs=10, random_state=0)),
+            ("clf", LogisticRegression(max_iter=2000, class_weight="balanced")),
+        ]
+    )
+    search = GridSearchCV(
+        pipe,
+        {"embed__vector_size": [50, 100], "embed__pooling": ["mean", "mean_max"]},
+        cv=3,
+        scoring="f1_macro",
+        n_jobs=2,
+    )
+
     def tuned_tfidf(**tfidf):
-        tfidf_pipe = Pipeline([("tfidf", TfidfVectorizer(sublinear_tf=True, **tfidf)),
-                               ("clf", LogisticRegression(max_iter=1000))])
+        tfidf_pipe = Pipeline(
+            [("tfidf", TfidfVectorizer(sublinear_tf=True, **tfidf)), ("clf", LogisticRegression(max_iter=1000))]
+        )
         return GridSearchCV(tfidf_pipe, {"clf__C": [1.0, 10.0, 100.0]}, cv=3, n_jobs=2)
 
     models = {
@@ -69,16 +81,20 @@ def main():
     best = models[best_name]
     best = best.best_estimator_ if hasattr(best, "best_estimator_") else best
     print(f"\nbest skembed model: {best_name}")
-    messages = ["WINNER!! You have won a £1000 prize. Call 09061701461 now to claim",
-                "are we still on for lunch tomorrow?",
-                "URGENT: your mobile number has been awarded a free camera phone, text CLAIM to 81010",
-                ""]
+    messages = [
+        "WINNER!! You have won a £1000 prize. Call 09061701461 now to claim",
+        "are we still on for lunch tomorrow?",
+        "URGENT: your mobile number has been awarded a free camera phone, text CLAIM to 81010",
+        "",
+    ]
     with tempfile.TemporaryDirectory() as tmp:
         if isinstance(best, AttentionPoolingClassifier):
             skembed.save(best, Path(tmp) / "spam.skembed")  # safe format: no pickle, loads anywhere
             safe = skembed.load(Path(tmp) / "spam.skembed")
-            print("reloaded from skembed.save: same predictions:",
-                  list(safe.predict(X_test[:200])) == list(best.predict(X_test[:200])))
+            print(
+                "reloaded from skembed.save: same predictions:",
+                list(safe.predict(X_test[:200])) == list(best.predict(X_test[:200])),
+            )
         joblib.dump(best, Path(tmp) / "spam.joblib")
         reloaded = joblib.load(Path(tmp) / "spam.joblib")
     print("reloaded from joblib: same predictions:", list(reloaded.predict(X_test)) == list(best.predict(X_test)))

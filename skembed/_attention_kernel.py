@@ -98,12 +98,12 @@ def _forward(net, batch):
     ids, inverse = batch.ids, batch.inverse
     B, T = ids.shape
     heads = score_w.shape[0]
-    V = net.word_vectors(batch.rows)                                         # (R, D)
+    V = net.word_vectors(batch.rows)  # (R, D)
     R, D = V.shape
-    act = torch.addmm(lin.bias, V, lin.weight.t())                          # (R, H)
+    act = torch.addmm(lin.bias, V, lin.weight.t())  # (R, H)
     if pool.kind == "additive":
         act.tanh_()
-    scores = act @ score_w.t()                                              # (R, heads)
+    scores = act @ score_w.t()  # (R, heads)
     if heads == 1:
         token_scores = scores.view(-1).index_select(0, inverse.view(-1)).view(B, 1, T)
     else:
@@ -187,11 +187,11 @@ def bag_attention_step(net, batch: BagBatch, y, weight, dropout_mask=None, row_g
         # entries, a repeated word, which it rejects when they outnumber M's cells)
         tokens = V.index_select(0, inverse.view(-1)).view(B, T, D)
         g_a = torch.bmm(g_pooled.view(B, heads, D), tokens.transpose(1, 2))  # (B, heads, T)
-        g_s = a * (g_a - (a * g_a).sum(-1, keepdim=True))                   # softmax backward
+        g_s = a * (g_a - (a * g_a).sum(-1, keepdim=True))  # softmax backward
         g_scores = torch.zeros(R, heads, dtype=V.dtype, device=V.device)
         g_scores.index_add_(0, inverse.reshape(-1), g_s.transpose(1, 2).reshape(B * T, heads))
-        g_score_w = g_scores.t() @ act                                     # (heads, H)
-        g_act = g_scores @ score_w                                         # (R, H)
+        g_score_w = g_scores.t() @ act  # (heads, H)
+        g_act = g_scores @ score_w  # (R, H)
         if additive:
             g_act.mul_(1 - act * act)
             pool.score.weight.grad = g_score_w

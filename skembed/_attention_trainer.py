@@ -27,7 +27,7 @@ from ._nn import attention_penalty
 
 __all__ = ["ClassifierTrainer", "EarlyStopping", "EpochStats", "batches", "features", "predict_logits"]
 
-PREDICT_BATCH = 1024     # documents
+PREDICT_BATCH = 1024  # documents
 _PREDICT_TOKENS = 32768  # padded tokens
 _TRAIN_TOKENS = 1 << 17  # padded tokens of a training batch (only documents over 512 tokens feel it)
 

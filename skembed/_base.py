@@ -32,6 +32,7 @@ class SkembedVersionWarning(UserWarning):
 
 def _version():
     from . import __version__
+
     return __version__
 
 
@@ -45,6 +46,7 @@ def resolve_n_jobs(n_jobs) -> int:
     if n_jobs == 0:
         raise ValueError("n_jobs == 0 has no meaning; use None, a positive number or -1")
     import joblib
+
     cores = joblib.cpu_count()
     if n_jobs < 0:
         return max(cores + 1 + n_jobs, 1)
@@ -93,6 +95,7 @@ def progress_bar(verbose, total, desc, unit="word"):
     """A tqdm bar when ``verbose`` is truthy, else a no-op stand-in."""
     if verbose:
         from tqdm.auto import tqdm
+
         return tqdm(total=total, desc=desc, unit=unit, unit_scale=True, leave=verbose > 1)
     return contextlib.nullcontext(_NoBar())
 
@@ -122,8 +125,7 @@ class BaseTextEstimator(BaseEstimator):
     _parameter_constraints: dict = dict(_TEXT_CONSTRAINTS)
 
     def _make_tokenizer(self) -> Tokenizer:
-        return Tokenizer(lowercase=self.lowercase, token_pattern=self.token_pattern,
-                         tokenizer=self.tokenizer)
+        return Tokenizer(lowercase=self.lowercase, token_pattern=self.token_pattern, tokenizer=self.tokenizer)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -175,7 +177,10 @@ class BaseTextEstimator(BaseEstimator):
         if version is not None and version != _version():
             warnings.warn(
                 f"this {type(self).__name__} was saved with skembed {version} and is loaded with "
-                f"skembed {_version()}; results may differ", SkembedVersionWarning, stacklevel=2)
+                f"skembed {_version()}; results may differ",
+                SkembedVersionWarning,
+                stacklevel=2,
+            )
         super().__setstate__(state)
         if hasattr(self, self._fitted_marker):
             self._check_state()
@@ -278,9 +283,16 @@ class BaseEmbeddingVectorizer(TransformerMixin, BaseTextEstimator):
     def _finish_fit(self, wv, vocab, corpus, history, **extra):
         """Fit the pooler on the training corpus and install the fitted state."""
         pooler = DocumentPooler(self.pooling).fit(corpus, wv.vectors, vocab.counts, vocab.doc_freq, vocab.n_docs)
-        self._set_fitted(wv_=wv, vocabulary_=dict(vocab.key_to_index), history_=history,
-                         pooler_=pooler, n_features_out_=self._n_out(wv.vector_size),
-                         doc_freq_=vocab.doc_freq, n_docs_=vocab.n_docs, **extra)
+        self._set_fitted(
+            wv_=wv,
+            vocabulary_=dict(vocab.key_to_index),
+            history_=history,
+            pooler_=pooler,
+            n_features_out_=self._n_out(wv.vector_size),
+            doc_freq_=vocab.doc_freq,
+            n_docs_=vocab.n_docs,
+            **extra,
+        )
 
     def _n_out(self, d):
         return 2 * d if self.pooling == "mean_max" else d
@@ -300,4 +312,3 @@ class BaseEmbeddingVectorizer(TransformerMixin, BaseTextEstimator):
         self._check_fitted()
         corpus = encode_corpus(X, self._make_tokenizer(), self.wv_.key_to_index)
         return self.pooler_.transform(corpus, self.wv_.vectors)
-

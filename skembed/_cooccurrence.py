@@ -19,9 +19,15 @@ from ._corpus import Corpus
 __all__ = ["cooccurrence_matrix"]
 
 
-def cooccurrence_matrix(corpus: Corpus, n_words: int, window: int = 10, symmetric: bool = True,
-                        distance_weighting: bool = True, chunk_tokens: int = 1 << 20,
-                        dtype=np.float64) -> sp.csr_matrix:
+def cooccurrence_matrix(
+    corpus: Corpus,
+    n_words: int,
+    window: int = 10,
+    symmetric: bool = True,
+    distance_weighting: bool = True,
+    chunk_tokens: int = 1 << 20,
+    dtype=np.float64,
+) -> sp.csr_matrix:
     """Count co-occurrences of word ids within ``window`` tokens.
 
     Returns
@@ -40,17 +46,18 @@ def cooccurrence_matrix(corpus: Corpus, n_words: int, window: int = 10, symmetri
         stop = min(start + chunk_tokens, n)
         rows, cols, vals = [], [], []
         for d in range(1, window + 1):
-            hi = min(stop, n - d)   # earlier word at t in [start, hi), later word at t + d
+            hi = min(stop, n - d)  # earlier word at t in [start, hi), later word at t + d
             if hi <= start:
                 continue
-            same = doc[start:hi] == doc[start + d:hi + d]
-            rows.append(ids[start + d:hi + d][same])
+            same = doc[start:hi] == doc[start + d : hi + d]
+            rows.append(ids[start + d : hi + d][same])
             cols.append(ids[start:hi][same])
             vals.append(np.full(rows[-1].shape[0], 1.0 / d if distance_weighting else 1.0, dtype=dtype))
         if not rows:
             continue
-        block = sp.coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                              shape=(n_words, n_words)).tocsr()
+        block = sp.coo_matrix(
+            (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n_words, n_words)
+        ).tocsr()
         total = total + block
     if symmetric:
         total = total + total.T.tocsr()

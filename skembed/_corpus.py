@@ -61,7 +61,7 @@ class Corpus:
     def docs(self, start: int, stop: int) -> "Corpus":
         """Documents ``start`` to ``stop`` as a corpus of their own (views)."""
         lo, hi = self.offsets[start], self.offsets[stop]
-        return Corpus(self.ids[lo:hi], self.offsets[start:stop + 1] - lo)
+        return Corpus(self.ids[lo:hi], self.offsets[start : stop + 1] - lo)
 
     def padded(self, docs, pad_id=0) -> np.ndarray:
         """Documents ``docs`` as a (len(docs), longest) int64 matrix, right-padded with ``pad_id``."""
@@ -89,7 +89,7 @@ class Corpus:
         size = batch_size * pool
         batches = []
         for start in range(0, len(docs), size):
-            batches += self._sorted_batches(docs[start:start + size], batch_size, max_tokens)
+            batches += self._sorted_batches(docs[start : start + size], batch_size, max_tokens)
         return [batches[i] for i in rng.permutation(len(batches))]
 
     def _sorted_batches(self, docs, batch_size, max_tokens):
@@ -99,7 +99,7 @@ class Corpus:
         order = np.argsort(self.lengths[docs], kind="stable")
         docs = docs[order]
         if max_tokens is None:
-            return [docs[i:i + batch_size] for i in range(0, len(docs), batch_size)]
+            return [docs[i : i + batch_size] for i in range(0, len(docs), batch_size)]
         width = np.maximum(self.lengths[docs], 1)
         batches, start = [], 0
         while start < len(docs):
@@ -167,8 +167,9 @@ def _distinct(values):
     return values[np.concatenate([[True], values[1:] != values[:-1]])] if len(values) else values
 
 
-def scan_corpus(X, tokenizer: Tokenizer | None, *, min_count=1, max_vocab_size=None, specials=(),
-                keep_corpus=True, count_docs=None):
+def scan_corpus(
+    X, tokenizer: Tokenizer | None, *, min_count=1, max_vocab_size=None, specials=(), keep_corpus=True, count_docs=None
+):
     """Read ``X`` once: count words, build the vocabulary, encode the documents.
 
     Provisional ids are handed out in order of first appearance while reading;
@@ -207,7 +208,7 @@ def scan_corpus(X, tokenizer: Tokenizer | None, *, min_count=1, max_vocab_size=N
         counted = ids
         doc = np.repeat(np.arange(len(chunk), dtype=np.int64), lengths)
         if count_docs is not None:
-            flags = np.asarray(count_docs[n_docs:n_docs + len(chunk)], dtype=bool)
+            flags = np.asarray(count_docs[n_docs : n_docs + len(chunk)], dtype=bool)
             if len(flags) < len(chunk):
                 raise ValueError(f"count_docs has {len(count_docs)} flags for more documents")
             counted, doc = ids[flags[doc]], doc[flags[doc]]
@@ -220,7 +221,7 @@ def scan_corpus(X, tokenizer: Tokenizer | None, *, min_count=1, max_vocab_size=N
         if keep_corpus:
             id_chunks.append(ids)
         chunk_counts = np.bincount(counted, minlength=len(table))  # the table only grows
-        chunk_counts[:len(counts)] += counts
+        chunk_counts[: len(counts)] += counts
         counts = chunk_counts
         len_chunks.append(lengths)
         n_docs += len(chunk)
@@ -230,12 +231,14 @@ def scan_corpus(X, tokenizer: Tokenizer | None, *, min_count=1, max_vocab_size=N
     counts = np.pad(counts, (0, n_keys - len(counts)))
     flat = np.concatenate(id_chunks) if keep_corpus and id_chunks else np.zeros(0, np.int32)
     doc_freq = np.bincount(np.concatenate(df_chunks), minlength=n_keys)
-    vocab, kept = Vocabulary.from_counts(list(table), counts, doc_freq, n_counted, min_count=min_count,
-                                         max_vocab_size=max_vocab_size, specials=specials)
+    vocab, kept = Vocabulary.from_counts(
+        list(table), counts, doc_freq, n_counted, min_count=min_count, max_vocab_size=max_vocab_size, specials=specials
+    )
     if len(vocab) == vocab.n_specials:
         raise ValueError(
             f"the vocabulary is empty: no word occurs at least min_count={min_count} times "
-            f"in {n_counted} document(s); lower min_count or give more text")
+            f"in {n_counted} document(s); lower min_count or give more text"
+        )
     if not keep_corpus:
         return vocab, None
     remap = np.full(n_keys, -1, dtype=np.int32)
@@ -245,8 +248,9 @@ def scan_corpus(X, tokenizer: Tokenizer | None, *, min_count=1, max_vocab_size=N
     return vocab, corpus.select(corpus.ids >= 0)
 
 
-def encode_corpus(X, tokenizer: Tokenizer | None, key_to_index: dict, *, unknown_id=None, max_length=None,
-                  allow_empty=True) -> Corpus:
+def encode_corpus(
+    X, tokenizer: Tokenizer | None, key_to_index: dict, *, unknown_id=None, max_length=None, allow_empty=True
+) -> Corpus:
     """Encode documents with a fixed vocabulary (``tokenizer``: as in ``scan_corpus``).
 
     Unknown words are dropped (``unknown_id=None``) or mapped to ``unknown_id``.

@@ -34,5 +34,5 @@ def frozen_rows(vocab_words, wv, n_rows):
     frozen = np.zeros(n_rows, dtype=bool)
     frozen[0] = True
     if wv is not None:
-        frozen[:len(vocab_words)] |= np.fromiter((w in wv.key_to_index for w in vocab_words), bool, len(vocab_words))
+        frozen[: len(vocab_words)] |= np.fromiter((w in wv.key_to_index for w in vocab_words), bool, len(vocab_words))
     return frozen

@@ -34,8 +34,21 @@ VERSION = 12
 _ARGS = struct.Struct("<12id")
 _DICT = struct.Struct("<3i2q")
 _MATRIX = struct.Struct("<2q")
-_ARG_NAMES = ("dim", "ws", "epoch", "min_count", "neg", "word_ngrams", "loss", "model", "bucket", "minn", "maxn",
-              "lr_update_rate", "t")
+_ARG_NAMES = (
+    "dim",
+    "ws",
+    "epoch",
+    "min_count",
+    "neg",
+    "word_ngrams",
+    "loss",
+    "model",
+    "bucket",
+    "minn",
+    "maxn",
+    "lr_update_rate",
+    "t",
+)
 LOSS = {"hs": 1, "ns": 2, "softmax": 3, "ova": 4}
 MODEL = {"cbow": 1, "skipgram": 2, "supervised": 3}
 _MAX_DIM = 100_000
@@ -61,7 +74,7 @@ class _Cursor:
         end = self.buf.find(b"\0", self.pos)
         if end < 0:
             self.fail("a word is not terminated")
-        raw = self.buf[self.pos:end]
+        raw = self.buf[self.pos : end]
         self.pos = end + 1
         try:
             return raw.decode("utf-8")
@@ -69,7 +82,7 @@ class _Cursor:
             return raw.decode("utf-8", errors="replace")
 
     def matrix(self, what, rows, cols):
-        quantized, = self.unpack(struct.Struct("<B"))
+        (quantized,) = self.unpack(struct.Struct("<B"))
         if quantized:
             self.fail(f"its {what} matrix is quantized (a .ftz model), which skembed does not read")
         m, n = self.unpack(_MATRIX)
@@ -111,11 +124,11 @@ def _read(cur):
     if not 0 < dim <= _MAX_DIM or bucket < 0 or not 0 <= args["minn"] <= 64 or not 0 <= args["maxn"] <= 64:
         cur.fail(f"implausible arguments (dim {dim}, bucket {bucket}, minn {args['minn']}, maxn {args['maxn']})")
     if version == 11 and args["model"] == MODEL["supervised"]:
-        args["maxn"] = 0                                  # fastText's own rule for old supervised models
+        args["maxn"] = 0  # fastText's own rule for old supervised models
     n_entries, n_words, n_labels, _, prune_size = cur.unpack(_DICT)
     if n_entries < 0 or n_words < 0 or n_labels < 0 or n_words + n_labels != n_entries:
         cur.fail(f"inconsistent dictionary sizes ({n_entries} entries, {n_words} words, {n_labels} labels)")
-    if n_entries * 10 > len(cur.buf) - cur.pos:       # each entry takes at least 10 bytes
+    if n_entries * 10 > len(cur.buf) - cur.pos:  # each entry takes at least 10 bytes
         cur.fail(f"its dictionary claims {n_entries:,} entries, more than the file holds")
     words, labels, counts = [], [], np.zeros(n_words, np.int64)
     entry = struct.Struct("<qb")

@@ -41,8 +41,19 @@ class SubwordKernel(Word2VecKernel):
         Existing weights (``partial_fit``); ``w_in`` has ``n_words + n_ngram_rows`` rows.
     """
 
-    def __init__(self, config, keep_prob, neg_alias, device, generator, sub_offsets, sub_rows, n_ngram_rows,
-                 w_in=None, w_out=None):
+    def __init__(
+        self,
+        config,
+        keep_prob,
+        neg_alias,
+        device,
+        generator,
+        sub_offsets,
+        sub_rows,
+        n_ngram_rows,
+        w_in=None,
+        w_out=None,
+    ):
         n_words, d = len(keep_prob), config.vector_size
         if w_in is None:
             # fastText's and gensim's initialisation: every input row uniform in [-1/d, 1/d), output zero
@@ -107,10 +118,10 @@ class SubwordKernel(Word2VecKernel):
         cap = self.cfg.ngram_update_cap
         occurrences = torch.bincount(inverse, minlength=lengths.shape[0]).to(self.w_in.dtype)
         if self.cfg.algorithm == "skipgram" and self.cfg.row_update_cap:
-            occurrences.clamp_(max=self.cfg.row_update_cap)   # the centre damping capped each word already
+            occurrences.clamp_(max=self.cfg.row_update_cap)  # the centre damping capped each word already
         per_row = occurrences.repeat_interleave(lengths)
         total = self._row_total.index_add_(0, flat, per_row)
         scale = (cap / total.index_select(0, flat)).clamp_(max=1.0)
-        total.index_fill_(0, flat, 0.0)                    # the buffer is all zeros again
-        scale[offsets] = 1.0                               # each word's own row comes first in its bag
+        total.index_fill_(0, flat, 0.0)  # the buffer is all zeros again
+        scale[offsets] = 1.0  # each word's own row comes first in its bag
         return scale

@@ -114,8 +114,10 @@ class GloVeKernel:
             w, c = ((torch.rand((n_words, d + 1), generator=generator, device=device) - 0.5) / d for _ in range(2))
             gw, gc = (torch.ones((n_words, d + 1), device=device) for _ in range(2))
         else:
+
             def load(key):
                 return torch.as_tensor(np.asarray(state[key], np.float32), device=device)
+
             w, c, gw, gc = (load(k) for k in ("w", "c", "gradsq_w", "gradsq_c"))
         one = torch.ones((n_words, 1), device=device)
         self.params = {"w": torch.cat([w, one], 1), "c": torch.cat([c[:, :d], one, c[:, d:]], 1)}
@@ -132,6 +134,7 @@ class GloVeKernel:
         def drop_const(t, name):
             keep = [k for k in range(d + 2) if k != self._const[name]]
             return t[:, keep].cpu().numpy()
+
         out = {k: drop_const(v, k) for k, v in self.params.items()}
         out.update({"gradsq_" + k: drop_const(v, k) for k, v in self.gradsq.items()})
         return out
@@ -176,8 +179,9 @@ class GloVeKernel:
         n = self.n_words
         ui, ptr_i = _groups(i)
         # with beta=0 the pattern's values (here log_x) are ignored: out = w_i . c_j per entry
-        dots = torch.sparse.sampled_addmm(csr(ptr_i, j, log_x, (ui.shape[0], n)), w.index_select(0, ui), c.T,
-                                          beta=0.0).values()
+        dots = torch.sparse.sampled_addmm(
+            csr(ptr_i, j, log_x, (ui.shape[0], n)), w.index_select(0, ui), c.T, beta=0.0
+        ).values()
         diff = dots.sub_(log_x)
         g = f_x * diff
         cost = 0.5 * torch.dot(g, diff).double()
@@ -188,7 +192,7 @@ class GloVeKernel:
         i_by_j = i[by_j]
         grad_w = csr(ptr_i, j, g, (ui.shape[0], n)) @ c
         grad_c = csr(ptr_j, i_by_j, g[by_j], (uj.shape[0], n)) @ w
-        c_sq = c.index_select(0, uj).square_()             # the rows the batch touches, squared
+        c_sq = c.index_select(0, uj).square_()  # the rows the batch touches, squared
         w_sq = w.index_select(0, ui).square_()
         # column k of the CSR patterns below indexes the k-th distinct row, not the word id
         j_local = torch.searchsorted(uj, j)
@@ -277,8 +281,10 @@ class GloVeKernel:
             what = f"vector entries reached {peak:.3g}"
         else:
             return
-        raise FloatingPointError(f"GloVe training diverged ({what}); use a smaller learning_rate "
-                                 f"(now {self.cfg.learning_rate}) or batch_size (now {bs})")
+        raise FloatingPointError(
+            f"GloVe training diverged ({what}); use a smaller learning_rate "
+            f"(now {self.cfg.learning_rate}) or batch_size (now {bs})"
+        )
 
     def vectors(self, output="sum"):
         d = self.cfg.vector_size

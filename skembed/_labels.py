@@ -23,8 +23,10 @@ def check_targets(y, n_docs):
         raise ValueError(f"X has {n_docs} documents but y has {len(y)} labels")
     missing = [i for i, v in enumerate(y) if v is None or (isinstance(v, float) and math.isnan(v))]
     if missing:
-        raise ValueError(f"y holds {len(missing)} missing labels (None or NaN), the first at position "
-                         f"{missing[0]}; drop those documents or give them a label")
+        raise ValueError(
+            f"y holds {len(missing)} missing labels (None or NaN), the first at position "
+            f"{missing[0]}; drop those documents or give them a label"
+        )
     if y.dtype == object and len({type(v) for v in y}) > 1:
         kinds = sorted({type(v).__name__ for v in y})
         raise ValueError(f"y mixes label types ({', '.join(kinds)}); use one type, e.g. all strings")

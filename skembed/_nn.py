@@ -52,7 +52,7 @@ class AttentionPooling(nn.Module):
         """Softmax of token scores (B, T, heads) over unmasked tokens, as (B, heads, T)."""
         scores = scores.transpose(1, 2)
         empty = ~mask.any(1)
-        allowed = mask | empty.unsqueeze(1)                             # empty rows: uniform over padding
+        allowed = mask | empty.unsqueeze(1)  # empty rows: uniform over padding
         scores = scores.masked_fill(~allowed.unsqueeze(1), float("-inf"))
         return torch.softmax(scores, dim=-1)
 
@@ -61,8 +61,8 @@ class AttentionPooling(nn.Module):
         return self.normalise(self.scores(h), mask)
 
     def forward(self, h, mask):
-        a = self.weights(h, mask)                                       # (B, heads, T)
-        pooled = a @ h                                                  # (B, heads, H)
+        a = self.weights(h, mask)  # (B, heads, T)
+        pooled = a @ h  # (B, heads, H)
         return pooled.flatten(1), a
 
     def pool_words(self, vectors, inverse, mask):
@@ -93,8 +93,9 @@ class TextEncoder(nn.Module):
         elif kind == "transformer":
             heads = next(h for h in (4, 2, 1) if input_dim % h == 0)
             self.position = nn.Embedding(max_length, input_dim)
-            self.layer = nn.TransformerEncoderLayer(input_dim, heads, dim_feedforward=max(hidden_dim, 4),
-                                                    dropout=dropout, batch_first=True)
+            self.layer = nn.TransformerEncoderLayer(
+                input_dim, heads, dim_feedforward=max(hidden_dim, 4), dropout=dropout, batch_first=True
+            )
             self.output_dim = input_dim
         else:
             raise ValueError(f"unknown encoder {kind!r}")
@@ -130,9 +131,22 @@ class AttentionPoolingNet(nn.Module):
     without an encoder every token is pooled directly.
     """
 
-    def __init__(self, n_words, embedding_dim, n_classes, encoder=None, attention="additive", n_heads=1,
-                 hidden_dim=64, attention_dim=None, dropout=0.0, max_length=256, padding_idx=0, init_scale=0.1,
-                 n_subword_rows=0):
+    def __init__(
+        self,
+        n_words,
+        embedding_dim,
+        n_classes,
+        encoder=None,
+        attention="additive",
+        n_heads=1,
+        hidden_dim=64,
+        attention_dim=None,
+        dropout=0.0,
+        max_length=256,
+        padding_idx=0,
+        init_scale=0.1,
+        n_subword_rows=0,
+    ):
         super().__init__()
         # rows 0 .. n_words - 1: the words; then the character n-gram rows (see set_subwords)
         self.embedding = nn.Embedding(n_words + n_subword_rows, embedding_dim, padding_idx=padding_idx)
@@ -160,8 +174,12 @@ class AttentionPoolingNet(nn.Module):
             self._subwords = None
             return
         offsets = torch.as_tensor(offsets, dtype=torch.int64)
-        self._subwords = (offsets[:-1], offsets[1:] - offsets[:-1], torch.as_tensor(rows, dtype=torch.int64),
-                          torch.as_tensor(weights, dtype=torch.float32))
+        self._subwords = (
+            offsets[:-1],
+            offsets[1:] - offsets[:-1],
+            torch.as_tensor(rows, dtype=torch.int64),
+            torch.as_tensor(weights, dtype=torch.float32),
+        )
 
     @property
     def n_ids(self):
@@ -181,8 +199,13 @@ class AttentionPoolingNet(nn.Module):
             return self.embedding(ids)
         starts, lengths, rows, weights = self._subword_tables()
         positions, offsets, _ = csr_rows(starts, lengths, ids)
-        return F.embedding_bag(rows.index_select(0, positions), table, offsets, mode="sum",
-                               per_sample_weights=weights.index_select(0, positions).to(table.dtype))
+        return F.embedding_bag(
+            rows.index_select(0, positions),
+            table,
+            offsets,
+            mode="sum",
+            per_sample_weights=weights.index_select(0, positions).to(table.dtype),
+        )
 
     def row_gradients(self, ids, grad):
         """The gradient of the table rows behind ``word_vectors(ids)`` given the gradient

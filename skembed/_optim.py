@@ -64,9 +64,9 @@ class AdamW:
             torch._foreach_mul_(v, beta2)
             torch._foreach_addcmul_(v, grads, grads, value=1 - beta2)
             denom = torch._foreach_sqrt(v)
-            torch._foreach_div_(denom, math.sqrt(1 - beta2 ** step))
+            torch._foreach_div_(denom, math.sqrt(1 - beta2**step))
             torch._foreach_add_(denom, self.eps)
-            torch._foreach_addcdiv_(params, m, denom, value=-self.lr / (1 - beta1 ** step))
+            torch._foreach_addcdiv_(params, m, denom, value=-self.lr / (1 - beta1**step))
 
 
 class RowAdam:
@@ -107,8 +107,8 @@ class RowAdam:
         v = self.exp_avg_sq.index_select(0, rows).mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
         self.exp_avg.index_copy_(0, rows, m)
         self.exp_avg_sq.index_copy_(0, rows, v)
-        bias1 = 1 - beta1 ** self.steps
-        bias2 = 1 - beta2 ** self.steps
+        bias1 = 1 - beta1**self.steps
+        bias2 = 1 - beta2**self.steps
         denom = v.sqrt_().add_(self.eps)
-        update = m.div_(denom).mul_(-self.lr * bias2 ** 0.5 / bias1)
+        update = m.div_(denom).mul_(-self.lr * bias2**0.5 / bias1)
         self.param.index_add_(0, rows, update)

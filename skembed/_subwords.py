@@ -17,8 +17,16 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["word_ngrams", "ngram_hashes", "NgramIndex", "subword_table", "vocabulary_rows", "mean_weights",
-           "unseen_rows", "TokenSubwords"]
+__all__ = [
+    "word_ngrams",
+    "ngram_hashes",
+    "NgramIndex",
+    "subword_table",
+    "vocabulary_rows",
+    "mean_weights",
+    "unseen_rows",
+    "TokenSubwords",
+]
 
 _FNV_OFFSET = np.uint32(2166136261)
 _FNV_PRIME = np.uint32(16777619)
@@ -38,7 +46,7 @@ def word_ngrams(word: str, min_n: int, max_n: int) -> list[str]:
         for n in range(max(min_n, 1), min(max_n, size - i) + 1):
             if n == 1 and (i == 0 or i + n == size):
                 continue
-            out.append(wrapped[i:i + n])
+            out.append(wrapped[i : i + n])
     return out
 
 
@@ -54,7 +62,7 @@ def ngram_hashes(ngrams) -> np.ndarray:
     h = np.full(len(encoded), _FNV_OFFSET, dtype=np.uint32)
     for j in range(width):
         live = lengths > j
-        byte = buf[:, j].astype(np.int32).view(np.uint32)                  # int8 -> uint32, sign-extended
+        byte = buf[:, j].astype(np.int32).view(np.uint32)  # int8 -> uint32, sign-extended
         h = np.where(live, (h ^ byte) * _FNV_PRIME, h)
     return h
 
@@ -123,7 +131,7 @@ def vocabulary_rows(words, min_n, max_n, bucket, plain=None):
     """
     n_words = len(words)
     if plain is not None:
-        words = [EOS if p else w for w, p in zip(words, plain)]     # EOS has no n-grams
+        words = [EOS if p else w for w, p in zip(words, plain)]  # EOS has no n-grams
     offsets, buckets = subword_table(words, min_n, max_n, bucket)
     index = NgramIndex.used_by(buckets, bucket)
     lengths = np.diff(offsets) + 1
@@ -174,5 +182,8 @@ class TokenSubwords:
         if not len(unseen):
             return offsets, rows, weights
         extra = unseen_rows(list(unseen), self.index, *self.span, self.n_words)
-        return (np.concatenate([offsets, offsets[-1] + extra[0][1:]]), np.concatenate([rows, extra[1]]),
-                np.concatenate([weights, extra[2]]))
+        return (
+            np.concatenate([offsets, offsets[-1] + extra[0][1:]]),
+            np.concatenate([rows, extra[1]]),
+            np.concatenate([weights, extra[2]]),
+        )

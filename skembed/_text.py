@@ -20,8 +20,14 @@ CLASSIFIER_TOKEN_PATTERN = r"(?u)\w+|[^\w\s]"  # words and single punctuation ma
 # the patterns skembed's estimators default to: skembed.load accepts these from a file without trusted=True
 SKEMBED_TOKEN_PATTERNS = frozenset({DEFAULT_TOKEN_PATTERN, CLASSIFIER_TOKEN_PATTERN})
 
-__all__ = ["Tokenizer", "NgramTokenizer", "DEFAULT_TOKEN_PATTERN", "CLASSIFIER_TOKEN_PATTERN", "check_documents",
-           "iter_token_lists"]
+__all__ = [
+    "Tokenizer",
+    "NgramTokenizer",
+    "DEFAULT_TOKEN_PATTERN",
+    "CLASSIFIER_TOKEN_PATTERN",
+    "check_documents",
+    "iter_token_lists",
+]
 
 
 class Tokenizer:
@@ -42,8 +48,7 @@ class Tokenizer:
         bounds the memory and time a single huge document can take.
     """
 
-    def __init__(self, lowercase=True, token_pattern=DEFAULT_TOKEN_PATTERN,
-                 tokenizer=None, max_document_chars=None):
+    def __init__(self, lowercase=True, token_pattern=DEFAULT_TOKEN_PATTERN, tokenizer=None, max_document_chars=None):
         self.lowercase = lowercase
         self.token_pattern = token_pattern
         self.tokenizer = tokenizer
@@ -57,7 +62,8 @@ class Tokenizer:
                 raise ValueError(f"token_pattern {token_pattern!r} is not a valid regular expression: {exc}") from None
             if regex.groups > 1:
                 raise ValueError(
-                    f"token_pattern {token_pattern!r} has {regex.groups} capturing groups; at most one is allowed")
+                    f"token_pattern {token_pattern!r} has {regex.groups} capturing groups; at most one is allowed"
+                )
             self._findall = regex.findall
         else:
             self._findall = None
@@ -71,8 +77,7 @@ class Tokenizer:
             return self._findall(doc)
         tokens = self.tokenizer(doc)
         if isinstance(tokens, str) or not isinstance(tokens, Iterable):
-            raise TypeError("the tokenizer callable must return a list of str tokens, "
-                            f"got {type(tokens).__name__}")
+            raise TypeError(f"the tokenizer callable must return a list of str tokens, got {type(tokens).__name__}")
         return list(tokens)
 
     def from_tokens(self, tokens) -> list[str]:
@@ -85,8 +90,7 @@ class Tokenizer:
         return state
 
     def __setstate__(self, state):
-        self.__init__(state["lowercase"], state["token_pattern"], state["tokenizer"],
-                      state.get("max_document_chars"))
+        self.__init__(state["lowercase"], state["token_pattern"], state["tokenizer"], state.get("max_document_chars"))
 
 
 def check_documents(X, *, allow_generator=True):
@@ -97,7 +101,8 @@ def check_documents(X, *, allow_generator=True):
     if isinstance(X, (str, bytes)):
         raise TypeError(
             "Iterable over raw text documents expected, string object received. "
-            "Wrap a single document in a list: [text].")
+            "Wrap a single document in a list: [text]."
+        )
     if X is None:
         raise TypeError("X must be an iterable of documents (str or lists of str tokens), got None")
     if isinstance(X, np.ndarray) and X.ndim != 1:
@@ -129,14 +134,15 @@ def _as_tokens(doc, position: int, tokenizer: Tokenizer) -> list[str]:
         if not set(map(type, doc)) <= {str}:  # C-level check; the loop below only runs on error
             tok = next(t for t in doc if not isinstance(t, str))
             raise TypeError(
-                f"document {position} is a token list holding a {type(tok).__name__} "
-                f"({tok!r}); tokens must be str")
+                f"document {position} is a token list holding a {type(tok).__name__} ({tok!r}); tokens must be str"
+            )
         return tokenizer.from_tokens(doc)
     if isinstance(doc, float) and doc != doc:
         raise ValueError(f"document {position} is NaN (a missing value); fill or drop missing texts first")
     raise TypeError(
         f"document {position} is a {type(doc).__name__} ({doc!r:.40}); every document must be a str "
-        "or a list of str tokens")
+        "or a list of str tokens"
+    )
 
 
 def iter_token_lists(X, tokenizer: Tokenizer, *, allow_empty=False) -> Iterator[list[str]]:
@@ -166,12 +172,12 @@ class NgramTokenizer(Tokenizer):
 
     def from_tokens(self, tokens):
         if self.n == 1:
-            out = tokens[:self.max_length]  # a new list: the caller's is never aliased
+            out = tokens[: self.max_length]  # a new list: the caller's is never aliased
             return out if type(out) is list else list(out)
         out = list(tokens)
         for k in range(2, self.n + 1):
             out += map(" ".join, zip(*(tokens[i:] for i in range(k))))
-        return out[:self.max_length]
+        return out[: self.max_length]
 
     def __getstate__(self):
         return self.__dict__.copy()

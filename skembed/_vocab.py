@@ -34,16 +34,16 @@ class Vocabulary:
         if len(self.key_to_index) != len(self.index_to_key):
             raise ValueError("vocabulary keys must be unique")
         self.counts = np.asarray(counts, dtype=np.int64)
-        self.doc_freq = (np.asarray(doc_freq, dtype=np.int64) if doc_freq is not None
-                         else (self.counts > 0).astype(np.int64))
+        self.doc_freq = (
+            np.asarray(doc_freq, dtype=np.int64) if doc_freq is not None else (self.counts > 0).astype(np.int64)
+        )
         if self.counts.shape != (len(self.index_to_key),) or self.doc_freq.shape != self.counts.shape:
             raise ValueError("counts and doc_freq must have one entry per key")
         self.n_docs = int(n_docs)
         self.n_specials = int(n_specials)
 
     @classmethod
-    def from_counts(cls, keys, counts, doc_freq=None, n_docs=0, *, min_count=1,
-                    max_vocab_size=None, specials=()):
+    def from_counts(cls, keys, counts, doc_freq=None, n_docs=0, *, min_count=1, max_vocab_size=None, specials=()):
         """Keep words with ``count >= min_count`` (the ``max_vocab_size`` most frequent).
 
         Ties in frequency keep the order in which the words were first seen.
@@ -60,15 +60,20 @@ class Vocabulary:
         order = np.argsort(-counts, kind="stable")
         order = order[counts[order] >= min_count]
         if max_vocab_size is not None:
-            order = order[:max(int(max_vocab_size) - len(specials), 0)]
+            order = order[: max(int(max_vocab_size) - len(specials), 0)]
         keys = list(keys)
         words = [keys[i] for i in order]
         clash = set(specials).intersection(words)
         if clash:
             raise ValueError(f"special tokens {sorted(clash)} also occur as words in the corpus")
         zeros = np.zeros(len(specials), dtype=np.int64)
-        vocab = cls(list(specials) + words, np.concatenate([zeros, counts[order]]),
-                    np.concatenate([zeros, doc_freq[order]]), n_docs=n_docs, n_specials=len(specials))
+        vocab = cls(
+            list(specials) + words,
+            np.concatenate([zeros, counts[order]]),
+            np.concatenate([zeros, doc_freq[order]]),
+            n_docs=n_docs,
+            n_specials=len(specials),
+        )
         return vocab, order
 
     def __len__(self):
@@ -125,9 +130,9 @@ class Vocabulary:
         while small and large:
             s, g = small.pop(), large.pop()
             prob[s], alias[s] = rest[s], g
-            rest[g] += rest[s] - 1.0          # g gives s the share it lacks
+            rest[g] += rest[s] - 1.0  # g gives s the share it lacks
             (small if rest[g] < 1.0 else large).append(g)
-        return prob.astype(np.float32), alias     # leftovers (rounding) keep prob 1
+        return prob.astype(np.float32), alias  # leftovers (rounding) keep prob 1
 
     def __repr__(self):
         return f"Vocabulary(n_words={len(self)}, n_docs={self.n_docs}, total_words={self.total_words})"

@@ -170,7 +170,7 @@ class Word2VecKernel:
         self._window_table = None
         self._window_positions = None
         n_shapes = (config.window + 1) ** 2
-        if n_shapes * (4 * config.window + 3) <= _TABLE_LIMIT:         # windows up to about 100
+        if n_shapes * (4 * config.window + 3) <= _TABLE_LIMIT:  # windows up to about 100
             self._window_table = self._window_rows(torch.arange(n_shapes, device=device))
 
     # ------------------------------------------------------------------ helpers
@@ -179,7 +179,7 @@ class Word2VecKernel:
         if keep_prob is None:
             keep_prob = self.keep_prob[ids]
         keep = torch.rand(ids.shape[0], generator=self.gen, device=self.device) < keep_prob
-        kept = keep.nonzero().squeeze(1)                                   # (one pass, not one per array)
+        kept = keep.nonzero().squeeze(1)  # (one pass, not one per array)
         return ids.index_select(0, kept), doc.index_select(0, kept)
 
     def _shuffle_pieces(self, ids, doc):
@@ -196,10 +196,10 @@ class Word2VecKernel:
         dev = self.device
         lengths = torch.bincount(doc)
         lengths = lengths[lengths > 0]
-        n_pieces = -(-lengths // size)                                   # pieces per document
+        n_pieces = -(-lengths // size)  # pieces per document
         piece_len = torch.full((int(n_pieces.sum()),), size, dtype=torch.int64, device=dev)
         last = torch.cumsum(n_pieces, 0) - 1
-        piece_len[last] = lengths - (n_pieces - 1) * size                # each document's last piece
+        piece_len[last] = lengths - (n_pieces - 1) * size  # each document's last piece
         starts = torch.cumsum(piece_len, 0) - piece_len
         order = torch.randperm(piece_len.shape[0], generator=self.gen, device=dev)
         new_len = piece_len[order]
@@ -267,15 +267,17 @@ class Word2VecKernel:
         """
         buf = self._buffers.get(name)
         if buf is None or buf.shape[0] < rows:
-            buf = self._buffers[name] = self.w_in.new_zeros(max(rows, self.cfg.batch_size + 4 * self.cfg.window),
-                                                            self.w_in.shape[1])
+            buf = self._buffers[name] = self.w_in.new_zeros(
+                max(rows, self.cfg.batch_size + 4 * self.cfg.window), self.w_in.shape[1]
+            )
         return buf[:rows]
 
     def _positions(self, rows):
         """``window_positions`` of at least ``rows`` bags of ``2w + 1`` rows, kept across batches."""
         if self._window_positions is None or self._window_positions[1].shape[0] < rows:
-            self._window_positions = window_positions(max(rows, self.cfg.batch_size + 2 * self.cfg.window),
-                                                      2 * self.cfg.window + 1, self.device)
+            self._window_positions = window_positions(
+                max(rows, self.cfg.batch_size + 2 * self.cfg.window), 2 * self.cfg.window + 1, self.device
+            )
         return self._window_positions
 
     def _padded_rows(self, n):
@@ -288,7 +290,7 @@ class Word2VecKernel:
         """
         w = self.cfg.window
         view = self._buffer("padded", n + 4 * w)
-        view[2 * w + n:].zero_()
+        view[2 * w + n :].zero_()
         return view
 
     def _epoch_batch(self, n_kept):
@@ -303,11 +305,15 @@ class Word2VecKernel:
         peak = max(float(self.w_in.abs().max()), float(self.w_out.abs().max())) if self.w_in.numel() else 0.0
         if math.isfinite(loss) and math.isfinite(peak) and peak <= _DIVERGED:
             return
-        what = "non-finite loss or vectors" if not (math.isfinite(loss) and math.isfinite(peak)) \
+        what = (
+            "non-finite loss or vectors"
+            if not (math.isfinite(loss) and math.isfinite(peak))
             else f"vector entries reached {peak:.3g}"
+        )
         raise FloatingPointError(
             f"word2vec training diverged ({what}); lower alpha (now {self.cfg.alpha}), or batch_size "
-            f"(now {batch}) if the corpus repeats the same words in long runs")
+            f"(now {batch}) if the corpus repeats the same words in long runs"
+        )
 
     # ------------------------------------------------------------------ training
     def train(self, corpus_ids, corpus_offsets, epochs, total_words, words_done, on_batch=None):
@@ -321,7 +327,7 @@ class Word2VecKernel:
         ids_all = torch.as_tensor(corpus_ids, dtype=torch.int64, device=dev)
         lengths = torch.as_tensor(np.diff(corpus_offsets), dtype=torch.int64, device=dev)
         doc_all = torch.repeat_interleave(torch.arange(len(lengths), dtype=torch.int32, device=dev), lengths)
-        keep_prob = self.keep_prob[ids_all]                               # per token, looked up once
+        keep_prob = self.keep_prob[ids_all]  # per token, looked up once
         n_raw = int(ids_all.shape[0])
         step = self._sg_step if cfg.algorithm == "skipgram" else self._cbow_step
         history = []
@@ -332,14 +338,14 @@ class Word2VecKernel:
             limits = self._doc_limits(doc)
             n_kept = int(ids.shape[0])
             bs = self._epoch_batch(n_kept)
-            neg_rows = -(-bs // cfg.negative_group)                           # negative groups per batch
-            losses = []                                   # float32 per batch, summed in float64
+            neg_rows = -(-bs // cfg.negative_group)  # negative groups per batch
+            losses = []  # float32 per batch, summed in float64
             batches = range(0, n_kept, bs)
             for first in range(0, len(batches), _CHUNK):
                 # the windows and negatives of a chunk of batches are drawn at once
-                chunk = batches[first:first + _CHUNK]
+                chunk = batches[first : first + _CHUNK]
                 c0 = chunk[0]
-                codes = self._window_codes(limits[:, c0:c0 + _CHUNK * bs])
+                codes = self._window_codes(limits[:, c0 : c0 + _CHUNK * bs])
                 negs = self._negatives(len(chunk) * neg_rows).view(len(chunk), -1)
                 for i, start in enumerate(chunk):
                     n = min(bs, n_kept - start)
@@ -347,7 +353,7 @@ class Word2VecKernel:
                     raw = n_raw * n / max(n_kept, 1)
                     progress = min(words_done / max(total_words, 1), 1.0)
                     lr = cfg.alpha - (cfg.alpha - cfg.min_alpha) * progress
-                    losses.append(step(ids_ext, codes[start - c0:start - c0 + n], start, n, lr, negs[i]))
+                    losses.append(step(ids_ext, codes[start - c0 : start - c0 + n], start, n, lr, negs[i]))
                     words_done += raw
                     if on_batch is not None:
                         on_batch(raw)
@@ -413,17 +419,17 @@ class Word2VecKernel:
         spread = self.cfg.spread_groups
 
         def grouped(x):
-            x = F.pad(x, (0, 0, 0, pad)) if pad else x                     # (F.pad always copies)
+            x = F.pad(x, (0, 0, 0, pad)) if pad else x  # (F.pad always copies)
             if spread:
                 # group k holds centres k, k + m, k + 2m, ...: a strided view, read in place by bmm
-                return x.view(g, m, x.shape[1]).transpose(0, 1)            # (m, g, .)
-            return x.view(m, g, x.shape[1])                                 # consecutive centres
+                return x.view(g, m, x.shape[1]).transpose(0, 1)  # (m, g, .)
+            return x.view(m, g, x.shape[1])  # consecutive centres
 
         hg = grouped(h)
         k = self.cfg.negative * self.cfg.negative_draws
-        negs = self._negatives(m) if negs is None else negs[:m * k]
+        negs = self._negatives(m) if negs is None else negs[: m * k]
         u = torch.index_select(self.w_out, 0, negs, out=self._buffer("negatives", m * k)).view(m, k, d)
-        s_neg = torch.bmm(hg, u.transpose(1, 2))                            # (m, g, k)
+        s_neg = torch.bmm(hg, u.transpose(1, 2))  # (m, g, k)
         if weight is None:
             # unit weights (CBOW): cheaper scalar products; a pad row (h = 0) adds k terms of log 2
             loss = (F.logsigmoid(-s_neg).sum() + pad * k * math.log(2)) / -self.cfg.negative_draws
@@ -432,7 +438,7 @@ class Word2VecKernel:
             wg = grouped(weight)
             if self.cfg.negative_draws != 1:
                 wg = wg / self.cfg.negative_draws
-            loss = -(F.logsigmoid(-s_neg) * wg).sum()                     # (softplus is slower here)
+            loss = -(F.logsigmoid(-s_neg) * wg).sum()  # (softplus is slower here)
             g_neg = torch.sigmoid(s_neg) * (wg * -lr)
         if out is not None and not pad:
             # written into ``out`` in group order; with spread groups the returned
@@ -440,12 +446,12 @@ class Word2VecKernel:
             step_h = torch.bmm(g_neg, u, out=out.view(m, g, d))
             step_h = step_h.transpose(0, 1) if self.cfg.spread_groups else step_h.view(n, d)
         else:
-            step_h = torch.bmm(g_neg, u)                                    # (m, g, d)
+            step_h = torch.bmm(g_neg, u)  # (m, g, d)
             if self.cfg.spread_groups:
-                step_h = step_h.transpose(0, 1)                             # back in centre order (a copy)
+                step_h = step_h.transpose(0, 1)  # back in centre order (a copy)
             step_h = step_h.reshape(m * g, d)[:n]
         step_u = torch.bmm(g_neg.transpose(1, 2), hg, out=self._buffer("negative steps", m * k).view(m, k, d))
-        step_u = step_u.view(-1, d)                                         # (m * k, d)
+        step_u = step_u.view(-1, d)  # (m * k, d)
         return negs, step_h, step_u, loss
 
     def _sg_step(self, ids_ext, codes, start, n, lr, negs=None):
@@ -456,15 +462,15 @@ class Word2VecKernel:
         batch's loss (a float32 scalar tensor).
         """
         w = self.cfg.window
-        span_ids = ids_ext[start:start + n + 2 * w]
-        centres = span_ids[w:w + n]
+        span_ids = ids_ext[start : start + n + 2 * w]
+        centres = span_ids[w : w + n]
         rows = self._window_rows(codes)
-        mask, n_pairs = rows[:, :2 * w + 1], rows[:, 2 * w + 1:]          # (n, 2w+1), (n, 1)
+        mask, n_pairs = rows[:, : 2 * w + 1], rows[:, 2 * w + 1 :]  # (n, 2w+1), (n, 1)
         h_pad = self._padded_rows(n)
-        h = self._gather_input(centres, out=h_pad[2 * w:2 * w + n])          # (n, d)
-        e = self.w_out.index_select(0, span_ids)                          # (n+2w, d)
-        e_win = e.unfold(0, 2 * w + 1, 1)                                 # (n, d, 2w+1) view
-        scores = torch.bmm(h.unsqueeze(1), e_win).squeeze(1)              # (n, 2w+1)
+        h = self._gather_input(centres, out=h_pad[2 * w : 2 * w + n])  # (n, d)
+        e = self.w_out.index_select(0, span_ids)  # (n+2w, d)
+        e_win = e.unfold(0, 2 * w + 1, 1)  # (n, d, 2w+1) view
+        scores = torch.bmm(h.unsqueeze(1), e_win).squeeze(1)  # (n, 2w+1)
         negs, neg_h, neg_u, neg_loss = self._negative_step(h, n_pairs, lr, negs)
         loss = neg_loss - (F.logsigmoid(scores) * mask).sum()
         # learning-rate-scaled derivatives of the log-likelihood w.r.t. the scores
@@ -481,28 +487,28 @@ class Word2VecKernel:
         """CBOW: the mean of the context input vectors predicts the centre's output vector."""
         w = self.cfg.window
         width = 2 * w + 1
-        span_ids = ids_ext[start:start + n + 2 * w]
-        centres = span_ids[w:w + n]
+        span_ids = ids_ext[start : start + n + 2 * w]
+        centres = span_ids[w : w + n]
         rows = self._window_rows(codes)
-        mask, mean_weights, valid = rows[:, :width], rows[:, width:2 * width], rows[:, 2 * width:]
+        mask, mean_weights, valid = rows[:, :width], rows[:, width : 2 * width], rows[:, 2 * width :]
         # (n + 2w, d) scratch rows, reused: the span's vectors, then each (n, d) step in turn
         scratch = self._buffer("scratch", n + 2 * w)
         e = self._gather_input(span_ids, out=scratch)
         pos = self._positions(n + 2 * w)
-        h = window_sum(e, mean_weights, pos)                               # context means
+        h = window_sum(e, mean_weights, pos)  # context means
         u_c = torch.index_select(self.w_out, 0, centres, out=self._buffer("centre", n))
-        s_pos = torch.bmm(h.unsqueeze(1), u_c.unsqueeze(2)).view(n, 1)      # one pass, no (n, d) product
+        s_pos = torch.bmm(h.unsqueeze(1), u_c.unsqueeze(2)).view(n, 1)  # one pass, no (n, d) product
         # A centre with no context (a one-word document) has h = 0: its scores are 0 and its
         # updates vanish (h is 0, its context mask is empty), so only the loss must leave out
         # its 1 + k terms of log 2 each; nothing else needs weighting by ``valid``.
         negs, neg_h, neg_u, neg_loss = self._negative_step(h, None, lr, negs, out=scratch[:n])
         no_context = n - valid.sum()
         loss = neg_loss - F.logsigmoid(s_pos).sum() - no_context * ((1 + self.cfg.negative) * math.log(2))
-        g_pos = torch.sigmoid(-s_pos).mul_(lr)                             # (n, 1)
+        g_pos = torch.sigmoid(-s_pos).mul_(lr)  # (n, 1)
         g_h_pad = self._padded_rows(n)
-        shape = neg_h.shape                                                # (n, d) or (g, m, d)
-        torch.addcmul(neg_h, g_pos.view(*shape[:-1], 1), u_c.view(shape), out=g_h_pad[2 * w:2 * w + n].view(shape))
-        self._scatter_add(self.w_out, centres, h.mul_(g_pos))               # (h is not needed after this)
+        shape = neg_h.shape  # (n, d) or (g, m, d)
+        torch.addcmul(neg_h, g_pos.view(*shape[:-1], 1), u_c.view(shape), out=g_h_pad[2 * w : 2 * w + n].view(shape))
+        self._scatter_add(self.w_out, centres, h.mul_(g_pos))  # (h is not needed after this)
         self._scatter_add(self.w_out, negs, neg_u)
         # word2vec adds the hidden error to every context word unscaled (cbow_mean=1)
         self._add_input(span_ids, overlap_add_padded(g_h_pad, mask, w, pos))
@@ -528,7 +534,7 @@ def window_sum(x, weights, positions=None):
     n, width = weights.shape
     flat, offsets = window_positions(n, width, x.device) if positions is None else positions
     # torch.embedding_bag itself: F.embedding_bag would rebuild the offsets on every call
-    return torch.embedding_bag(x, flat[:n * width], offsets[:n], False, 0, False, weights.reshape(-1))[0]
+    return torch.embedding_bag(x, flat[: n * width], offsets[:n], False, 0, False, weights.reshape(-1))[0]
 
 
 def overlap_add(x, weights, w):
@@ -545,6 +551,6 @@ def overlap_add_padded(x_pad, weights, w, positions=None):
     """``overlap_add`` of ``x = x_pad[2w:-2w]``, whose 2w rows either side are zero."""
     n = x_pad.shape[0] - 4 * w
     width = 2 * w + 1
-    w_pad = F.pad(weights, (0, 0, 2 * w, 2 * w))                          # (n+4w, width), contiguous
+    w_pad = F.pad(weights, (0, 0, 2 * w, 2 * w))  # (n+4w, width), contiguous
     diag = w_pad.as_strided((n + 2 * w, width), (width, width - 1), w_pad.storage_offset() + 2 * w)
     return window_sum(x_pad, diag, positions)

@@ -75,10 +75,12 @@ def load_word2vec(path, binary=False, no_header=False, limit=None):
     if not no_header:
         header = lines[0].split()
         if len(header) != 2 or not all(h.isdigit() for h in header):
-            raise ValueError(f"{path!r}: the first line should be '<n_words> <vector_size>', got "
-                             f"{lines[0][:60]!r}; use load_glove_format for headerless files")
+            raise ValueError(
+                f"{path!r}: the first line should be '<n_words> <vector_size>', got "
+                f"{lines[0][:60]!r}; use load_glove_format for headerless files"
+            )
         n, dim = int(header[0]), int(header[1])
-        lines = lines[1:n + 1]
+        lines = lines[1 : n + 1]
     lines = [ln for ln in lines if ln.strip()]
     if limit is not None:
         lines = lines[:limit]
@@ -91,7 +93,7 @@ def load_word2vec(path, binary=False, no_header=False, limit=None):
 
 
 def _load_binary(path, limit):
-    with (gzip.open(path, "rb") if is_gzip_path(path) else open(path, "rb")) as fh:
+    with gzip.open(path, "rb") if is_gzip_path(path) else open(path, "rb") as fh:
         data = fh.read()
     end = data.index(b"\n")
     n, dim = (int(x) for x in data[:end].split())
@@ -102,7 +104,7 @@ def _load_binary(path, limit):
     for _ in range(n):
         space = data.index(b" ", pos)
         words.append(data[pos:space].decode("utf-8", errors="replace").lstrip("\n"))
-        rows.append(data[space + 1:space + 1 + width])
+        rows.append(data[space + 1 : space + 1 + width])
         pos = space + 1 + width
     vectors = np.frombuffer(b"".join(rows), dtype="<f4").reshape(n, dim).astype(np.float32)
     return words, vectors

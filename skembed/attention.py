@@ -36,7 +36,7 @@ from .vectors import WordVectors
 __all__ = ["AttentionPoolingClassifier"]
 
 PAD = "<pad>"
-_SEGMENT = 256           # tokens an encoder sees at once (see AttentionPoolingNet)
+_SEGMENT = 256  # tokens an encoder sees at once (see AttentionPoolingNet)
 _SUBWORD_BUCKET = 2_000_000  # hash buckets of character n-grams (fastText's number)
 _INFERENCE_LOCK = threading.RLock()  # see AttentionPoolingClassifier._inference
 
@@ -171,13 +171,38 @@ class AttentionPoolingClassifier(ClassifierMixin, TransformerMixin, BaseTextEsti
     }
     _fitted_marker = "module_"
 
-    def __init__(self, embeddings=None, embedding_dim=50, freeze_embeddings=False, encoder=None,
-                 attention="additive", n_heads=1, attention_penalty=0.0, hidden_dim=None, dropout=0.2,
-                 max_length=None, ngram_range=(1, 1), subwords=None, min_count=2, max_vocab_size=None, epochs=10,
-                 batch_size=256, learning_rate=2e-2, weight_decay=0.0, early_stopping=True,
-                 validation_fraction=0.1, patience=3, class_weight=None, lowercase=True,
-                 token_pattern=CLASSIFIER_TOKEN_PATTERN, tokenizer=None, n_jobs=None, device="cpu",
-                 random_state=None, verbose=0):
+    def __init__(
+        self,
+        embeddings=None,
+        embedding_dim=50,
+        freeze_embeddings=False,
+        encoder=None,
+        attention="additive",
+        n_heads=1,
+        attention_penalty=0.0,
+        hidden_dim=None,
+        dropout=0.2,
+        max_length=None,
+        ngram_range=(1, 1),
+        subwords=None,
+        min_count=2,
+        max_vocab_size=None,
+        epochs=10,
+        batch_size=256,
+        learning_rate=2e-2,
+        weight_decay=0.0,
+        early_stopping=True,
+        validation_fraction=0.1,
+        patience=3,
+        class_weight=None,
+        lowercase=True,
+        token_pattern=CLASSIFIER_TOKEN_PATTERN,
+        tokenizer=None,
+        n_jobs=None,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+    ):
         self.embeddings = embeddings
         self.embedding_dim = embedding_dim
         self.freeze_embeddings = freeze_embeddings
@@ -234,16 +259,28 @@ class AttentionPoolingClassifier(ClassifierMixin, TransformerMixin, BaseTextEsti
         return inner.fit(X).wv_
 
     def _net_config(self, n_words, n_classes, dim, n_subword_rows=0):
-        return dict(n_words=n_words, embedding_dim=dim, n_classes=n_classes, encoder=self.encoder,
-                    attention=self.attention, n_heads=self.n_heads, hidden_dim=self._hidden_dim(),
-                    dropout=float(self.dropout), max_length=_SEGMENT, n_subword_rows=n_subword_rows)
+        return dict(
+            n_words=n_words,
+            embedding_dim=dim,
+            n_classes=n_classes,
+            encoder=self.encoder,
+            attention=self.attention,
+            n_heads=self.n_heads,
+            hidden_dim=self._hidden_dim(),
+            dropout=float(self.dropout),
+            max_length=_SEGMENT,
+            n_subword_rows=n_subword_rows,
+        )
 
     def _subword_span(self):
         """``(min_n, max_n)`` of ``subwords``, checked, or None."""
         if self.subwords is None:
             return None
-        if len(self.subwords) != 2 or not all(isinstance(n, numbers.Integral) for n in self.subwords) \
-                or not 1 <= self.subwords[0] <= self.subwords[1] <= 64:
+        if (
+            len(self.subwords) != 2
+            or not all(isinstance(n, numbers.Integral) for n in self.subwords)
+            or not 1 <= self.subwords[0] <= self.subwords[1] <= 64
+        ):
             raise ValueError(f"subwords must be (min_n, max_n) with 1 <= min_n <= max_n <= 64, got {self.subwords!r}")
         return tuple(int(n) for n in self.subwords)
 
@@ -267,8 +304,9 @@ class AttentionPoolingClassifier(ClassifierMixin, TransformerMixin, BaseTextEsti
         """Ids of known tokens (unknown ones are dropped: their vectors were never trained).
 
         ``tokenized``: ``X`` holds token lists from ``_token_lists``."""
-        return encode_corpus(X, None if tokenized else self._make_tokenizer(), self.vocabulary_,
-                             unknown_id=unknown_id, allow_empty=True)
+        return encode_corpus(
+            X, None if tokenized else self._make_tokenizer(), self.vocabulary_, unknown_id=unknown_id, allow_empty=True
+        )
 
     @staticmethod
     def _documents(X):
@@ -288,7 +326,7 @@ class AttentionPoolingClassifier(ClassifierMixin, TransformerMixin, BaseTextEsti
         if wv is not None:
             with torch.no_grad():
                 start = net.embedding.weight.detach().numpy()
-                start[:len(vocab_words)] = initial_rows(vocab_words, wv, start[:len(vocab_words)])
+                start[: len(vocab_words)] = initial_rows(vocab_words, wv, start[: len(vocab_words)])
                 net.embedding.weight[:] = torch.as_tensor(start)
                 net.embedding.weight[0] = 0.0
         if self.freeze_embeddings and wv is None:
@@ -298,12 +336,12 @@ class AttentionPoolingClassifier(ClassifierMixin, TransformerMixin, BaseTextEsti
     def _optimizers(self, net, vocab_words, wv):
         """Lazy Adam on the embedding rows a batch touches (frozen rows excepted), AdamW
         for the dense layers."""
-        frozen = torch.as_tensor(frozen_rows(vocab_words, wv if self.freeze_embeddings else None,
-                                             net.embedding.num_embeddings))
+        frozen = torch.as_tensor(
+            frozen_rows(vocab_words, wv if self.freeze_embeddings else None, net.embedding.num_embeddings)
+        )
         dense = [p for n, p in net.named_parameters() if not n.startswith("embedding.")]
         table = net.embedding.weight
-        rows = RowAdam(table, lr=self.learning_rate, frozen=frozen.to(table.device)) \
-            if table.requires_grad else None
+        rows = RowAdam(table, lr=self.learning_rate, frozen=frozen.to(table.device)) if table.requires_grad else None
         return rows, AdamW(dense, lr=self.learning_rate, weight_decay=self.weight_decay)
 
     # ------------------------------------------------------------------ fit
@@ -353,8 +391,10 @@ class AttentionPoolingClassifier(ClassifierMixin, TransformerMixin, BaseTextEsti
         classes, y_enc = encode_labels(y, self.classes_ if warm else classes, incremental)
         sw = sample_weights(y, y_enc, classes, sample_weight, self.class_weight)
         docs, val = (np.arange(len(X)), None) if incremental else self._split(y_enc, len(classes))
-        with torch_context(self.n_jobs, self.device, self.random_state) as (device, seed), \
-                torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []):
+        with (
+            torch_context(self.n_jobs, self.device, self.random_state) as (device, seed),
+            torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []),
+        ):
             if warm:
                 wv, vocabulary = self.embeddings_, dict(self.vocabulary_)
                 corpus = self._encode(tokens, tokenized=True)
@@ -367,8 +407,14 @@ class AttentionPoolingClassifier(ClassifierMixin, TransformerMixin, BaseTextEsti
                 # unknown words exactly as new documents will
                 counted = np.zeros(len(X), dtype=bool)
                 counted[docs] = True
-                vocab, corpus = scan_corpus(tokens, None, min_count=self.min_count, count_docs=counted,
-                                            max_vocab_size=self.max_vocab_size, specials=(PAD,))
+                vocab, corpus = scan_corpus(
+                    tokens,
+                    None,
+                    min_count=self.min_count,
+                    count_docs=counted,
+                    max_vocab_size=self.max_vocab_size,
+                    specials=(PAD,),
+                )
                 vocabulary = dict(vocab.key_to_index)
                 net, config = self._build(vocab.index_to_key, len(classes), wv, seed, device)
                 opts = self._optimizers(net, vocab.index_to_key, wv)
@@ -379,13 +425,22 @@ class AttentionPoolingClassifier(ClassifierMixin, TransformerMixin, BaseTextEsti
 
             def check(loss):
                 check_diverged(loss, len(classes), sw[docs], self.learning_rate)
+
             with progress_bar(self.verbose, len(docs) * epochs, "attention classifier", unit="doc") as bar:
                 stats, kept = trainer.fit_loop(corpus, y_enc, sw, docs, epochs, bar, val, stopper, check)
         previous = list(self.history_) if warm else []
         history = previous + [{"epoch": len(previous) + i + 1, **asdict(s)} for i, s in enumerate(stats)]
-        self._set_fitted(module_=net, net_config_=config, vocabulary_=vocabulary, history_=history,
-                         best_epoch_=len(previous) + kept, embeddings_=wv, classes_=classes,
-                         n_features_out_=net.output.in_features, _optimizer_state=opts)
+        self._set_fitted(
+            module_=net,
+            net_config_=config,
+            vocabulary_=vocabulary,
+            history_=history,
+            best_epoch_=len(previous) + kept,
+            embeddings_=wv,
+            classes_=classes,
+            n_features_out_=net.output.in_features,
+            _optimizer_state=opts,
+        )
         return self
 
     def _split(self, y_enc, n_classes):
@@ -395,8 +450,11 @@ class AttentionPoolingClassifier(ClassifierMixin, TransformerMixin, BaseTextEsti
         if not self.early_stopping or n_val < 1 or len(docs) - n_val < 2:
             return docs, None
         strat = y_enc if np.bincount(y_enc).min() >= 2 and n_val >= n_classes else None
-        return tuple(train_test_split(docs, test_size=n_val, stratify=strat,
-                                      random_state=np.random.RandomState(self._base_seed())))
+        return tuple(
+            train_test_split(
+                docs, test_size=n_val, stratify=strat, random_state=np.random.RandomState(self._base_seed())
+            )
+        )
 
     # ------------------------------------------------------------------ inference
     def _inference_device(self):
@@ -500,9 +558,9 @@ class AttentionPoolingClassifier(ClassifierMixin, TransformerMixin, BaseTextEsti
                 attn = features(net, bag)[1].float().cpu().numpy()  # (B, heads, T)
                 for row, doc in enumerate(batch):
                     weights = np.zeros((len(tokens[doc]), heads), dtype=np.float32)
-                    mask = known[full.offsets[doc]:full.offsets[doc + 1]]
+                    mask = known[full.offsets[doc] : full.offsets[doc + 1]]
                     if mask.any():
-                        weights[mask] = attn[row, :, :int(mask.sum())].T
+                        weights[mask] = attn[row, :, : int(mask.sum())].T
                     out[doc] = (tokens[doc], weights)
         return out
 
@@ -533,7 +591,7 @@ class AttentionPoolingClassifier(ClassifierMixin, TransformerMixin, BaseTextEsti
             _check_net_arrays(state.get("net_config_"), module)
         super().__setstate__(state)
         if isinstance(module, dict):
-            with torch.random.fork_rng(devices=[]):   # building initialises weights: leave the caller's RNG alone
+            with torch.random.fork_rng(devices=[]):  # building initialises weights: leave the caller's RNG alone
                 net = AttentionPoolingNet(**self.net_config_)
             net.load_state_dict({k: torch.as_tensor(v) for k, v in module.items()})
             if self.freeze_embeddings and self.embeddings_ is None:
@@ -547,8 +605,7 @@ class AttentionPoolingClassifier(ClassifierMixin, TransformerMixin, BaseTextEsti
             return  # still arrays: checked by __setstate__ once the module is built
         check_ids(self.vocabulary_, self.module_.embedding.num_embeddings, "the embedding table")
         if len(self.classes_) != self.module_.output.out_features:
-            raise ValueError(f"classes_ has {len(self.classes_)} labels for "
-                             f"{self.module_.output.out_features} outputs")
+            raise ValueError(f"classes_ has {len(self.classes_)} labels for {self.module_.output.out_features} outputs")
 
 
 def _check_net_arrays(config, arrays):
@@ -562,5 +619,7 @@ def _check_net_arrays(config, arrays):
         raise ValueError("net_config_ must give n_words and n_subword_rows as integers")
     want = (n_words + extra, config.get("embedding_dim"))
     if table is None or tuple(np.shape(table)) != want:
-        raise ValueError(f"net_config_ asks for an embedding table of {want}; the stored one is "
-                         f"{None if table is None else tuple(np.shape(table))}")
+        raise ValueError(
+            f"net_config_ asks for an embedding table of {want}; the stored one is "
+            f"{None if table is None else tuple(np.shape(table))}"
+        )

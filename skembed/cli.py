@@ -22,6 +22,7 @@ class CliError(Exception):
 
 def _load_vectors(path, binary=False, glove=False):
     from .vectors import WordVectors
+
     try:
         if glove:
             return WordVectors.load_glove_format(path)
@@ -45,8 +46,10 @@ def cmd_train(args):
     from .fasttext import FastTextVectorizer
     from .glove import GloVeVectorizer
     from .word2vec import Word2VecVectorizer
-    common = dict(vector_size=args.vector_size, min_count=args.min_count, n_jobs=args.threads, verbose=1,
-                  random_state=args.seed)
+
+    common = dict(
+        vector_size=args.vector_size, min_count=args.min_count, n_jobs=args.threads, verbose=1, random_state=args.seed
+    )
     if args.model in ("word2vec", "fasttext"):
         cls = Word2VecVectorizer if args.model == "word2vec" else FastTextVectorizer
         est = cls(algorithm=args.algorithm, window=args.window or 5, epochs=args.epochs or 5, **common)
@@ -56,7 +59,7 @@ def cmd_train(args):
     est.fit(_lines(args.corpus))
     seconds = time.perf_counter() - t0
     if args.model == "fasttext" and str(args.out).endswith(".bin"):
-        est.save_facebook_model(args.out)       # fastText's own format: n-grams kept, unseen words answered
+        est.save_facebook_model(args.out)  # fastText's own format: n-grams kept, unseen words answered
     else:
         est.wv_.save_word2vec_format(args.out, binary=args.binary)
     words = sum(h.get("words", 0) for h in est.history_)
@@ -66,6 +69,7 @@ def cmd_train(args):
 
 def cmd_evaluate(args):
     from .datasets import analogies_path, word_pairs_path
+
     wv = _load_vectors(args.vectors, args.binary, args.glove)
     for name in ("wordsim353", "simlex999"):
         pearson, spearman, oov = wv.evaluate_word_pairs(word_pairs_path(name))
@@ -86,25 +90,31 @@ def cmd_similar(args):
 def cmd_demo(args):
     from .datasets import load_enwiki_small
     from .word2vec import Word2VecVectorizer
+
     print("Training word2vec (skip-gram) on 453k tokens of Wikipedia...")
     vec = Word2VecVectorizer(n_jobs=args.threads, random_state=0, verbose=1).fit(load_enwiki_small())
     for word in ("king", "france", "war", "music"):
         print(f"  {word:8s} -> " + ", ".join(w for w, _ in vec.wv_.most_similar(word, topn=6)))
     from .datasets import word_pairs_path
+
     print(f"  WordSim353 Spearman: {vec.wv_.evaluate_word_pairs(word_pairs_path('wordsim353'))[1].statistic:.3f}")
     print("For a full tour run: python examples/spam_pipeline.py")
 
 
 def build_parser():
     from . import __version__
+
     p = argparse.ArgumentParser(prog="skembed", description="Word embeddings with skembed.")
     p.add_argument("--version", action="version", version=f"skembed {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     t = sub.add_parser("train", help="learn word vectors from a text file (one document per line)")
     t.add_argument("model", choices=["word2vec", "fasttext", "glove"])
     t.add_argument("corpus")
-    t.add_argument("--out", required=True, help="output file (word2vec format; for fasttext, a .bin path "
-                   "writes fastText's own format)")
+    t.add_argument(
+        "--out",
+        required=True,
+        help="output file (word2vec format; for fasttext, a .bin path writes fastText's own format)",
+    )
     t.add_argument("--binary", action="store_true", help="write the binary word2vec format")
     t.add_argument("--vector-size", type=int, default=100)
     t.add_argument("--epochs", type=int, help="default 5 (word2vec) or 25 (GloVe)")
@@ -114,8 +124,10 @@ def build_parser():
     t.add_argument("--threads", type=int, default=-1, help="torch threads (default: all cores)")
     t.add_argument("--seed", type=int, default=0)
     t.set_defaults(func=cmd_train)
-    for name, func, help_ in (("evaluate", cmd_evaluate, "WordSim353, SimLex-999 and analogy scores"),
-                              ("similar", cmd_similar, "nearest words by cosine similarity")):
+    for name, func, help_ in (
+        ("evaluate", cmd_evaluate, "WordSim353, SimLex-999 and analogy scores"),
+        ("similar", cmd_similar, "nearest words by cosine similarity"),
+    ):
         c = sub.add_parser(name, help=help_)
         c.add_argument("vectors")
         if name == "similar":

@@ -84,17 +84,57 @@ random_state, verbose
 
     _default_batch = {"skipgram": 2048, "cbow": 2048}
 
-    def __init__(self, vector_size=100, window=5, algorithm="skipgram", negative=5, ns_exponent=0.75,
-                 sample=1e-3, min_count=5, max_vocab_size=None, epochs=5, alpha=0.025, min_alpha=1e-4,
-                 shrink_windows=True, batch_size=None, min_n=3, max_n=6, bucket=2_000_000, oov_vectors=True,
-                 pooling="mean", lowercase=True, token_pattern=DEFAULT_TOKEN_PATTERN, tokenizer=None,
-                 n_jobs=None, device="cpu", random_state=None, verbose=0):
-        super().__init__(vector_size=vector_size, window=window, algorithm=algorithm, negative=negative,
-                         ns_exponent=ns_exponent, sample=sample, min_count=min_count,
-                         max_vocab_size=max_vocab_size, epochs=epochs, alpha=alpha, min_alpha=min_alpha,
-                         shrink_windows=shrink_windows, batch_size=batch_size, pooling=pooling,
-                         lowercase=lowercase, token_pattern=token_pattern, tokenizer=tokenizer, n_jobs=n_jobs,
-                         device=device, random_state=random_state, verbose=verbose)
+    def __init__(
+        self,
+        vector_size=100,
+        window=5,
+        algorithm="skipgram",
+        negative=5,
+        ns_exponent=0.75,
+        sample=1e-3,
+        min_count=5,
+        max_vocab_size=None,
+        epochs=5,
+        alpha=0.025,
+        min_alpha=1e-4,
+        shrink_windows=True,
+        batch_size=None,
+        min_n=3,
+        max_n=6,
+        bucket=2_000_000,
+        oov_vectors=True,
+        pooling="mean",
+        lowercase=True,
+        token_pattern=DEFAULT_TOKEN_PATTERN,
+        tokenizer=None,
+        n_jobs=None,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+    ):
+        super().__init__(
+            vector_size=vector_size,
+            window=window,
+            algorithm=algorithm,
+            negative=negative,
+            ns_exponent=ns_exponent,
+            sample=sample,
+            min_count=min_count,
+            max_vocab_size=max_vocab_size,
+            epochs=epochs,
+            alpha=alpha,
+            min_alpha=min_alpha,
+            shrink_windows=shrink_windows,
+            batch_size=batch_size,
+            pooling=pooling,
+            lowercase=lowercase,
+            token_pattern=token_pattern,
+            tokenizer=tokenizer,
+            n_jobs=n_jobs,
+            device=device,
+            random_state=random_state,
+            verbose=verbose,
+        )
         self.min_n = min_n
         self.max_n = max_n
         self.bucket = bucket
@@ -102,9 +142,18 @@ random_state, verbose
 
     def _make_kernel(self, vocab, device, generator, w_in, w_out):
         index, offsets, rows = self._subword_layout
-        return SubwordKernel(self._config(), vocab.keep_probabilities(self.sample),
-                             vocab.negative_alias(self.ns_exponent), device, generator, offsets, rows,
-                             index.n_rows, w_in=w_in, w_out=w_out)
+        return SubwordKernel(
+            self._config(),
+            vocab.keep_probabilities(self.sample),
+            vocab.negative_alias(self.ns_exponent),
+            device,
+            generator,
+            offsets,
+            rows,
+            index.n_rows,
+            w_in=w_in,
+            w_out=w_out,
+        )
 
     def _fit_corpus(self, vocab, corpus, epochs, warm):
         if warm:
@@ -120,8 +169,16 @@ random_state, verbose
         finally:
             del self._subword_layout
         n = len(vocab)
-        wv = SubwordVectors(vocab.index_to_key, w_in[:n], w_in[n:], self.wv_.min_n if warm else self.min_n,
-                            self.wv_.max_n if warm else self.max_n, index.bucket, index.buckets, vocab.counts)
+        wv = SubwordVectors(
+            vocab.index_to_key,
+            w_in[:n],
+            w_in[n:],
+            self.wv_.min_n if warm else self.min_n,
+            self.wv_.max_n if warm else self.max_n,
+            index.bucket,
+            index.buckets,
+            vocab.counts,
+        )
         self._finish_fit(wv, vocab, corpus, self._history(history, warm), syn1neg_=w_out)
 
     def transform(self, X):
@@ -146,9 +203,16 @@ random_state, verbose
         """Write the fitted model as a fastText ``.bin`` file (input and output matrices), which
         ``fasttext.load_model`` and gensim's ``load_facebook_model`` read."""
         self._check_fitted()
-        self.wv_.save_facebook_format(path, self.syn1neg_, window=self.window, epochs=self.epochs,
-                                      min_count=self.min_count, negative=self.negative, algorithm=self.algorithm,
-                                      sample=self.sample)
+        self.wv_.save_facebook_format(
+            path,
+            self.syn1neg_,
+            window=self.window,
+            epochs=self.epochs,
+            min_count=self.min_count,
+            negative=self.negative,
+            algorithm=self.algorithm,
+            sample=self.sample,
+        )
 
     def _check_state(self):
         super()._check_state()

@@ -110,11 +110,31 @@ class GloVeVectorizer(BaseEmbeddingVectorizer):
         "keep_cooccurrence": ["boolean"],
     }
 
-    def __init__(self, vector_size=100, window=10, symmetric=True, distance_weighting=True, min_count=5,
-                 max_vocab_size=None, x_max=100.0, alpha=0.75, learning_rate=0.05, x_sample=10.0,
-                 epochs=25, batch_size=32768, output="sum", keep_cooccurrence=False, pooling="mean",
-                 lowercase=True, token_pattern=DEFAULT_TOKEN_PATTERN, tokenizer=None, n_jobs=None, device="cpu",
-                 random_state=None, verbose=0):
+    def __init__(
+        self,
+        vector_size=100,
+        window=10,
+        symmetric=True,
+        distance_weighting=True,
+        min_count=5,
+        max_vocab_size=None,
+        x_max=100.0,
+        alpha=0.75,
+        learning_rate=0.05,
+        x_sample=10.0,
+        epochs=25,
+        batch_size=32768,
+        output="sum",
+        keep_cooccurrence=False,
+        pooling="mean",
+        lowercase=True,
+        token_pattern=DEFAULT_TOKEN_PATTERN,
+        tokenizer=None,
+        n_jobs=None,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+    ):
         self.vector_size = vector_size
         self.window = window
         self.symmetric = symmetric
@@ -139,28 +159,37 @@ class GloVeVectorizer(BaseEmbeddingVectorizer):
         self.verbose = verbose
 
     def _cooccur(self, corpus, n_words):
-        return cooccurrence_matrix(corpus, n_words, window=self.window, symmetric=self.symmetric,
-                                   distance_weighting=self.distance_weighting)
+        return cooccurrence_matrix(
+            corpus, n_words, window=self.window, symmetric=self.symmetric, distance_weighting=self.distance_weighting
+        )
 
     def _train(self, matrix, epochs, state=None):
         coo = matrix.tocoo()
-        cfg = GloVeConfig(vector_size=self.vector_size, x_max=self.x_max, alpha=self.alpha,
-                          learning_rate=self.learning_rate, batch_size=self.batch_size,
-                          x_sample=float(self.x_sample or 0.0))
+        cfg = GloVeConfig(
+            vector_size=self.vector_size,
+            x_max=self.x_max,
+            alpha=self.alpha,
+            learning_rate=self.learning_rate,
+            batch_size=self.batch_size,
+            x_sample=float(self.x_sample or 0.0),
+        )
         with torch_context(self.n_jobs, self.device, self.random_state) as (device, seed):
             kernel = GloVeKernel(cfg, matrix.shape[0], device, make_generator(device, seed), state=state)
             visit = visit_probability(coo.data, cfg)
             per_epoch = coo.nnz if visit is None else int(visit.sum())
             with progress_bar(self.verbose, per_epoch * epochs, "GloVe", unit="entry") as bar:
                 stats = kernel.train(coo.row, coo.col, coo.data, epochs, on_batch=bar.update)
-            history = [{"epoch": i + 1, "loss": cost / max(coo.nnz, 1), "entries": visited, "seconds": sec}
-                       for i, (cost, visited, sec) in enumerate(stats)]
+            history = [
+                {"epoch": i + 1, "loss": cost / max(coo.nnz, 1), "entries": visited, "seconds": sec}
+                for i, (cost, visited, sec) in enumerate(stats)
+            ]
             return kernel.vectors(self.output), kernel.state(), history
 
     def _install(self, vocab, corpus, matrix, vectors, state, history):
         wv = WordVectors(vocab.index_to_key, vectors, vocab.counts)
-        self._finish_fit(wv, vocab, corpus, history, state_=state,
-                         cooccurrence_=matrix if self.keep_cooccurrence else None)
+        self._finish_fit(
+            wv, vocab, corpus, history, state_=state, cooccurrence_=matrix if self.keep_cooccurrence else None
+        )
 
     def _fit_corpus(self, vocab, corpus, epochs, warm):
         matrix = self._cooccur(corpus, len(vocab))
@@ -169,8 +198,9 @@ class GloVeVectorizer(BaseEmbeddingVectorizer):
         if matrix.nnz == 0:
             if warm:
                 return
-            raise ValueError("no two vocabulary words co-occur within the window; give longer documents or "
-                             "lower min_count")
+            raise ValueError(
+                "no two vocabulary words co-occur within the window; give longer documents or lower min_count"
+            )
         vectors, state, history = self._train(matrix, epochs, state=self.state_ if warm else None)
         self._install(vocab, corpus, matrix, vectors, state, self._history(history, warm))
 

@@ -46,8 +46,19 @@ def _classes():
     from .subword_vectors import SubwordVectors
     from .vectors import WordVectors
     from .word2vec import Word2VecVectorizer
-    return {c.__name__: c for c in (Word2VecVectorizer, GloVeVectorizer, FastTextVectorizer,
-                                    AttentionPoolingClassifier, WordVectors, SubwordVectors, DocumentPooler)}
+
+    return {
+        c.__name__: c
+        for c in (
+            Word2VecVectorizer,
+            GloVeVectorizer,
+            FastTextVectorizer,
+            AttentionPoolingClassifier,
+            WordVectors,
+            SubwordVectors,
+            DocumentPooler,
+        )
+    }
 
 
 class _Writer:
@@ -84,8 +95,14 @@ class _Writer:
             return str(value)
         if sp.issparse(value):
             m = sp.csr_matrix(value)
-            return {"__csr__": {"data": self.array(m.data), "indices": self.array(m.indices),
-                                "indptr": self.array(m.indptr), "shape": list(m.shape)}}
+            return {
+                "__csr__": {
+                    "data": self.array(m.data),
+                    "indices": self.array(m.indices),
+                    "indptr": self.array(m.indptr),
+                    "shape": list(m.shape),
+                }
+            }
         if isinstance(value, tuple):
             return {"__tuple__": [self.encode(v, where) for v in value]}
         if isinstance(value, list):
@@ -98,8 +115,10 @@ class _Writer:
             state = value.__getstate__() if hasattr(value, "__getstate__") else vars(value)
             return {"__object__": type(value).__name__, "state": self.encode(dict(state), where)}
         if callable(value):
-            raise TypeError(f"{where} is a callable ({value!r}); the safe format stores data only. "
-                            "Use joblib or pickle for estimators with custom callables.")
+            raise TypeError(
+                f"{where} is a callable ({value!r}); the safe format stores data only. "
+                "Use joblib or pickle for estimators with custom callables."
+            )
         raise TypeError(f"{where} of type {type(value).__name__} cannot be stored in the safe format")
 
 
@@ -125,8 +144,9 @@ class _Reader:
         if name not in self.cache:
             size = self.infos[name].file_size
             if size > self.left:
-                raise ValueError(f"array {name!r} would take {size:,} bytes, over the load budget "
-                                 f"(max_bytes; {self.left:,} left)")
+                raise ValueError(
+                    f"array {name!r} would take {size:,} bytes, over the load budget (max_bytes; {self.left:,} left)"
+                )
             self.left -= size
             self.cache[name] = _npy(self.zf.read(name), name)
         return self.cache[name]
@@ -155,13 +175,17 @@ class _Reader:
         if tag == "__items__":
             return {self._key(self.decode(k)): self.decode(v) for k, v in body}
         if tag == "__csr__":
-            return sp.csr_matrix((self.decode(body["data"]), self.decode(body["indices"]),
-                                  self.decode(body["indptr"])), shape=tuple(body["shape"]))
+            return sp.csr_matrix(
+                (self.decode(body["data"]), self.decode(body["indices"]), self.decode(body["indptr"])),
+                shape=tuple(body["shape"]),
+            )
         if tag == "__object__":
             classes = _classes()
             if body not in classes:
-                raise ValueError(f"the file asks for class {body!r}, which is not one of skembed's "
-                                 f"({', '.join(sorted(classes))}); refusing to load it")
+                raise ValueError(
+                    f"the file asks for class {body!r}, which is not one of skembed's "
+                    f"({', '.join(sorted(classes))}); refusing to load it"
+                )
             obj = classes[body].__new__(classes[body])
             state = self.decode(value["state"])
             if not isinstance(state, dict):
@@ -192,9 +216,11 @@ class _Reader:
             raise ValueError(str(exc)) from None
         pattern = params.get("token_pattern")
         if pattern is not None and pattern not in SKEMBED_TOKEN_PATTERNS and not self.trusted:
-            raise ValueError(f"its {type(est).__name__} uses token_pattern {pattern!r}, which is not one of "
-                             "skembed's; a regular expression can be made to run for hours on a short text, "
-                             "so load it with trusted=True only if you trust where the file came from")
+            raise ValueError(
+                f"its {type(est).__name__} uses token_pattern {pattern!r}, which is not one of "
+                "skembed's; a regular expression can be made to run for hours on a short text, "
+                "so load it with trusted=True only if you trust where the file came from"
+            )
 
     @staticmethod
     def _key(k):
@@ -208,8 +234,7 @@ def _npy(data, name):
     buf = io.BytesIO(data)
     try:
         version = np.lib.format.read_magic(buf)
-        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
-            np.lib.format.read_array_header_2_0
+        read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
         shape, _, dtype = read_header(buf, max_header_size=10000)
     except (ValueError, SyntaxError, TypeError) as exc:
         raise ValueError(f"array {name!r} has no valid .npy header: {exc}") from None
@@ -217,8 +242,9 @@ def _npy(data, name):
         raise ValueError(f"array {name!r} holds Python objects, which cannot be read without pickle")
     count = math.prod(shape)
     if count * dtype.itemsize != len(data) - buf.tell():
-        raise ValueError(f"array {name!r} claims shape {shape} of {dtype} but holds "
-                         f"{len(data) - buf.tell():,} bytes of data")
+        raise ValueError(
+            f"array {name!r} claims shape {shape} of {dtype} but holds {len(data) - buf.tell():,} bytes of data"
+        )
     buf.seek(0)
     try:
         return np.load(buf, allow_pickle=False)
@@ -227,8 +253,7 @@ def _npy(data, name):
 
 
 # what reading a damaged or hostile archive can raise (inflating, bad headers, huge claims)
-_READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, MemoryError,
-                OverflowError)
+_READ_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, MemoryError, OverflowError)
 
 
 def save(obj, path):
@@ -245,12 +270,17 @@ def save(obj, path):
         If ``obj`` is not a skembed object, or holds a custom callable.
     """
     from . import __version__
+
     classes = _classes()
     if type(obj).__name__ not in classes or type(obj) is not classes[type(obj).__name__]:
         raise TypeError(f"skembed.save stores skembed's estimators and WordVectors, not {type(obj).__name__}")
     writer = _Writer()
-    payload = {"format": FORMAT, "format_version": FORMAT_VERSION, "skembed_version": __version__,
-               "object": writer.encode(obj, type(obj).__name__)}
+    payload = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "skembed_version": __version__,
+        "object": writer.encode(obj, type(obj).__name__),
+    }
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path must be a str or path-like, not {type(path).__name__}")
     # written whole to a temporary file, then renamed over ``path``: an interrupted save
@@ -288,6 +318,7 @@ def load(path, *, max_bytes=MAX_BYTES, trusted=False):
         outside their estimator's constraints, or goes over ``max_bytes``.
     """
     from . import SkembedVersionWarning, __version__
+
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path must be a str or path-like, not {type(path).__name__}")
     try:
@@ -299,8 +330,10 @@ def load(path, *, max_bytes=MAX_BYTES, trusted=False):
             raise ValueError(f"{path!r} is not a skembed file (no {_MANIFEST})")
         reader = _Reader(zf, max_bytes, trusted)
         if zf.getinfo(_MANIFEST).file_size > max_bytes:
-            raise ValueError(f"{path!r}: {_MANIFEST} would take {zf.getinfo(_MANIFEST).file_size:,} bytes, "
-                             f"over max_bytes={max_bytes:,}")
+            raise ValueError(
+                f"{path!r}: {_MANIFEST} would take {zf.getinfo(_MANIFEST).file_size:,} bytes, "
+                f"over max_bytes={max_bytes:,}"
+            )
         reader.left -= zf.getinfo(_MANIFEST).file_size
         try:
             payload = json.loads(zf.read(_MANIFEST))
@@ -309,11 +342,17 @@ def load(path, *, max_bytes=MAX_BYTES, trusted=False):
         if not isinstance(payload, dict) or payload.get("format") != FORMAT:
             raise ValueError(f"{path!r} is not a skembed file")
         if payload.get("format_version") != FORMAT_VERSION:
-            raise ValueError(f"{path!r} has format version {payload.get('format_version')}; "
-                             f"this skembed reads version {FORMAT_VERSION}")
+            raise ValueError(
+                f"{path!r} has format version {payload.get('format_version')}; "
+                f"this skembed reads version {FORMAT_VERSION}"
+            )
         if payload.get("skembed_version") != __version__:
-            warnings.warn(f"{path!r} was saved with skembed {payload.get('skembed_version')} and is loaded "
-                          f"with skembed {__version__}; results may differ", SkembedVersionWarning, stacklevel=2)
+            warnings.warn(
+                f"{path!r} was saved with skembed {payload.get('skembed_version')} and is loaded "
+                f"with skembed {__version__}; results may differ",
+                SkembedVersionWarning,
+                stacklevel=2,
+            )
         obj = payload.get("object")
         if not isinstance(obj, dict) or "__object__" not in obj:
             raise ValueError(f"{path!r} holds no skembed object")

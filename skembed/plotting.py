@@ -14,6 +14,7 @@ __all__ = ["plot_embeddings", "plot_attention", "plot_history"]
 def _pyplot():
     try:
         import matplotlib
+
         if matplotlib.get_backend().lower() not in ("agg", "pdf", "svg", "cairo") and not _has_display():
             matplotlib.use("Agg")
         import matplotlib.pyplot as plt
@@ -24,6 +25,7 @@ def _pyplot():
 
 def _has_display():
     import os
+
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.name == "nt")
 
 
@@ -53,11 +55,14 @@ def plot_embeddings(wv, words, method="pca", ax=None, random_state=0, annotate=T
     vectors = wv[known].astype(np.float64)
     if method == "pca":
         from sklearn.decomposition import PCA
+
         xy = PCA(n_components=2, random_state=random_state).fit_transform(vectors)
     elif method == "tsne":
         from sklearn.manifold import TSNE
-        xy = TSNE(n_components=2, perplexity=min(30.0, len(known) - 1), init="pca",
-                  random_state=random_state).fit_transform(vectors)
+
+        xy = TSNE(
+            n_components=2, perplexity=min(30.0, len(known) - 1), init="pca", random_state=random_state
+        ).fit_transform(vectors)
     else:
         raise ValueError(f"method must be 'pca' or 'tsne', got {method!r}")
     ax = _axes(ax, (7, 6))
@@ -88,11 +93,25 @@ def plot_attention(clf, texts, ax=None, max_tokens=30):
         top = max((w for _, w in pairs), default=1.0) or 1.0
         x = 0.0
         y = rows - r - 1
-        ax.text(-0.01, y, str(label), ha="right", va="center", fontsize=9, fontweight="bold",
-                transform=ax.get_yaxis_transform())
+        ax.text(
+            -0.01,
+            y,
+            str(label),
+            ha="right",
+            va="center",
+            fontsize=9,
+            fontweight="bold",
+            transform=ax.get_yaxis_transform(),
+        )
         for token, weight in pairs:
-            ax.text(x, y, token, va="center", fontsize=10,
-                    bbox=dict(boxstyle="round,pad=0.2", fc=cmap(0.85 * weight / top), ec="none"))
+            ax.text(
+                x,
+                y,
+                token,
+                va="center",
+                fontsize=10,
+                bbox=dict(boxstyle="round,pad=0.2", fc=cmap(0.85 * weight / top), ec="none"),
+            )
             x += 0.012 * (len(token) + 2)
     ax.set_xlim(0, 1)
     ax.set_ylim(-0.7, rows - 0.3)
@@ -119,8 +138,9 @@ def plot_history(estimator, ax=None):
     ax.set_ylabel("loss")
     if any(h.get("val_score") is not None for h in history):
         twin = ax.twinx()
-        twin.plot(epochs, [h.get("val_score") for h in history], marker="s", color="tab:orange",
-                  label="validation accuracy")
+        twin.plot(
+            epochs, [h.get("val_score") for h in history], marker="s", color="tab:orange", label="validation accuracy"
+        )
         twin.set_ylabel("validation accuracy")
         twin.legend(loc="center right")
     ax.legend(loc="upper right")

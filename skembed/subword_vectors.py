@@ -55,16 +55,19 @@ class SubwordVectors(WordVectors):
     (False, (2,))
     """
 
-    def __init__(self, index_to_key, vectors_vocab, vectors_ngrams, min_n, max_n, bucket, ngram_buckets=None,
-                 counts=None):
+    def __init__(
+        self, index_to_key, vectors_vocab, vectors_ngrams, min_n, max_n, bucket, ngram_buckets=None, counts=None
+    ):
         vectors_vocab = np.asarray(vectors_vocab, dtype=np.float32)
         vectors_ngrams = np.asarray(vectors_ngrams, dtype=np.float32)
         min_n, max_n, bucket = int(min_n), int(max_n), int(bucket)
         if min_n < 0 or not 0 <= max_n <= 64:
             raise ValueError(f"min_n and max_n must be in [0, 64] (max_n < min_n: no n-grams), got {min_n}, {max_n}")
         if vectors_vocab.ndim != 2 or vectors_ngrams.ndim != 2 or vectors_ngrams.shape[1] != vectors_vocab.shape[1]:
-            raise ValueError(f"vectors_vocab {vectors_vocab.shape} and vectors_ngrams {vectors_ngrams.shape} "
-                             "must be matrices with the same number of columns")
+            raise ValueError(
+                f"vectors_vocab {vectors_vocab.shape} and vectors_ngrams {vectors_ngrams.shape} "
+                "must be matrices with the same number of columns"
+            )
         index = NgramIndex(bucket, ngram_buckets)
         index.check(vectors_ngrams.shape[0])
         self.vectors_vocab, self.vectors_ngrams = vectors_vocab, vectors_ngrams
@@ -88,8 +91,10 @@ class SubwordVectors(WordVectors):
         found = rows >= 0
         owner = np.repeat(np.arange(len(words)), np.diff(offsets))
         # one sparse (words x n-gram rows) product sums every word's rows; a repeated n-gram counts twice
-        member = sp.csr_matrix((np.ones(int(found.sum()), np.float32), (owner[found], rows[found])),
-                               shape=(len(words), self.vectors_ngrams.shape[0]))
+        member = sp.csr_matrix(
+            (np.ones(int(found.sum()), np.float32), (owner[found], rows[found])),
+            shape=(len(words), self.vectors_ngrams.shape[0]),
+        )
         sums = np.asarray(member @ self.vectors_ngrams, dtype=np.float32).reshape(len(words), d)
         if own is not None:
             sums += own
@@ -136,13 +141,30 @@ class SubwordVectors(WordVectors):
         model = read_facebook_bin(path)
         n, args = len(model["words"]), model["args"]
         try:
-            return cls(model["words"], model["input"][:n], model["input"][n:], args["minn"], args["maxn"],
-                       args["bucket"], counts=model["counts"])
+            return cls(
+                model["words"],
+                model["input"][:n],
+                model["input"][n:],
+                args["minn"],
+                args["maxn"],
+                args["bucket"],
+                counts=model["counts"],
+            )
         except ValueError as exc:
             raise ValueError(f"{os.fspath(path)!r}: {exc}") from None
 
-    def save_facebook_format(self, path, output_vectors=None, *, window=5, epochs=5, min_count=1, negative=5,
-                             algorithm="skipgram", sample=1e-4):
+    def save_facebook_format(
+        self,
+        path,
+        output_vectors=None,
+        *,
+        window=5,
+        epochs=5,
+        min_count=1,
+        negative=5,
+        algorithm="skipgram",
+        sample=1e-4,
+    ):
         """Write a fastText ``.bin`` model that ``fasttext.load_model`` and gensim's
         ``load_facebook_model`` read, with the same vector for every string as here.
 
@@ -154,33 +176,71 @@ class SubwordVectors(WordVectors):
         if output.shape != self.vectors_vocab.shape:
             raise ValueError(f"output_vectors must have shape {self.vectors_vocab.shape}, got {output.shape}")
         counts = self.counts if self.counts is not None else np.ones(len(self), np.int64)
-        args = {"ws": window, "epoch": epochs, "min_count": min_count, "neg": negative, "word_ngrams": 1,
-                "loss": LOSS["ns"], "model": MODEL[algorithm], "minn": self.min_n, "maxn": self.max_n,
-                "lr_update_rate": 100, "t": sample}
-        write_facebook_bin(path, self.index_to_key, counts, self.vectors_vocab, self.vectors_ngrams,
-                           self._index.buckets, self.bucket, output, args)
+        args = {
+            "ws": window,
+            "epoch": epochs,
+            "min_count": min_count,
+            "neg": negative,
+            "word_ngrams": 1,
+            "loss": LOSS["ns"],
+            "model": MODEL[algorithm],
+            "minn": self.min_n,
+            "maxn": self.max_n,
+            "lr_update_rate": 100,
+            "t": sample,
+        }
+        write_facebook_bin(
+            path,
+            self.index_to_key,
+            counts,
+            self.vectors_vocab,
+            self.vectors_ngrams,
+            self._index.buckets,
+            self.bucket,
+            output,
+            args,
+        )
 
     def _has_vector(self, key) -> bool:
         return isinstance(key, str)
 
     def add_vectors(self, keys, weights, replace=False):
-        raise TypeError("SubwordVectors compose their vectors from trained rows; add words to a "
-                        "WordVectors(sv.index_to_key, sv.vectors) copy instead")
+        raise TypeError(
+            "SubwordVectors compose their vectors from trained rows; add words to a "
+            "WordVectors(sv.index_to_key, sv.vectors) copy instead"
+        )
 
     def __getstate__(self):
-        return {"index_to_key": self.index_to_key, "vectors_vocab": self.vectors_vocab,
-                "vectors_ngrams": self.vectors_ngrams, "min_n": self.min_n, "max_n": self.max_n,
-                "bucket": self.bucket, "ngram_buckets": self._index.buckets, "counts": self.counts}
+        return {
+            "index_to_key": self.index_to_key,
+            "vectors_vocab": self.vectors_vocab,
+            "vectors_ngrams": self.vectors_ngrams,
+            "min_n": self.min_n,
+            "max_n": self.max_n,
+            "bucket": self.bucket,
+            "ngram_buckets": self._index.buckets,
+            "counts": self.counts,
+        }
 
     def __setstate__(self, state):
         # through __init__'s checks, as WordVectors does: a file is untrusted input
         try:
-            self.__init__(state["index_to_key"], state["vectors_vocab"], state["vectors_ngrams"], state["min_n"],
-                          state["max_n"], state["bucket"], state.get("ngram_buckets"), state.get("counts"))
+            self.__init__(
+                state["index_to_key"],
+                state["vectors_vocab"],
+                state["vectors_ngrams"],
+                state["min_n"],
+                state["max_n"],
+                state["bucket"],
+                state.get("ngram_buckets"),
+                state.get("counts"),
+            )
         except KeyError as exc:
             raise ValueError(f"SubwordVectors state lacks {exc}") from None
 
     def __repr__(self):
-        return (f"SubwordVectors(n_words={len(self)}, vector_size={self.vector_size}, "
-                f"ngram_rows={self.vectors_ngrams.shape[0]}, min_n={self.min_n}, max_n={self.max_n}, "
-                f"bucket={self.bucket})")
+        return (
+            f"SubwordVectors(n_words={len(self)}, vector_size={self.vector_size}, "
+            f"ngram_rows={self.vectors_ngrams.shape[0]}, min_n={self.min_n}, max_n={self.max_n}, "
+            f"bucket={self.bucket})"
+        )

@@ -44,8 +44,8 @@ class WordVectors:
         index_to_key = list(index_to_key)
         if vectors.ndim != 2 or vectors.shape[0] != len(index_to_key):
             raise ValueError(
-                f"vectors must have shape (n_words, vector_size) with n_words={len(index_to_key)}, "
-                f"got {vectors.shape}")
+                f"vectors must have shape (n_words, vector_size) with n_words={len(index_to_key)}, got {vectors.shape}"
+            )
         self.index_to_key = index_to_key
         self.key_to_index = {k: i for i, k in enumerate(index_to_key)}
         if len(self.key_to_index) != len(index_to_key):
@@ -221,7 +221,8 @@ class WordVectors:
             return (1 + normed @ vec) / 2
 
         sims = np.prod([shifted(t) for t in positive], axis=0) / (
-            np.prod([shifted(t) for t in negative], axis=0) + 1e-6)
+            np.prod([shifted(t) for t in negative], axis=0) + 1e-6
+        )
         if topn is None:
             return sims
         return self._top(sims, self._query_rows(positive, negative), topn)
@@ -302,8 +303,9 @@ class WordVectors:
         return known[int(np.argmin(vecs @ mean))]
 
     # ------------------------------------------------------------------ evaluation
-    def evaluate_word_pairs(self, pairs, delimiter="\t", restrict_vocab=300000, case_insensitive=True,
-                            dummy4unknown=False):
+    def evaluate_word_pairs(
+        self, pairs, delimiter="\t", restrict_vocab=300000, case_insensitive=True, dummy4unknown=False
+    ):
         """Correlation of cosine similarities with human scores (gensim's semantics).
 
         Parameters
@@ -349,8 +351,9 @@ class WordVectors:
         oov_ratio = 100.0 * oov / max(total, 1)
         return pearson, spearman, oov_ratio
 
-    def evaluate_word_analogies(self, analogies, restrict_vocab=300000, case_insensitive=True,
-                                dummy4unknown=False, batch_size=2048):
+    def evaluate_word_analogies(
+        self, analogies, restrict_vocab=300000, case_insensitive=True, dummy4unknown=False, batch_size=2048
+    ):
         """Accuracy on ``a : b :: c : d`` questions by 3CosAdd (gensim's semantics).
 
         All questions are answered in batches of matrix products.
@@ -387,12 +390,12 @@ class WordVectors:
         q = np.asarray(questions, dtype=np.int64).reshape(-1, 4)
         correct = np.zeros(len(q), dtype=bool)
         for start in range(0, len(q), batch_size):
-            a, b, c, d = q[start:start + batch_size].T
+            a, b, c, d = q[start : start + batch_size].T
             query = normed[b] - normed[a] + normed[c]
             sims = query @ normed.T
             rows = np.arange(len(a))
             sims[rows, a] = sims[rows, b] = sims[rows, c] = -np.inf
-            correct[start:start + batch_size] = sims.argmax(axis=1) == d
+            correct[start : start + batch_size] = sims.argmax(axis=1) == d
         for (sec, key), ok in zip(owners, correct):
             sections[sec]["correct" if ok else "incorrect"].append(key)
         if dummy4unknown:

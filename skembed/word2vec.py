@@ -111,11 +111,30 @@ class Word2VecVectorizer(BaseEmbeddingVectorizer):
 
     _default_batch = _DEFAULT_BATCH
 
-    def __init__(self, vector_size=100, window=5, algorithm="skipgram", negative=5, ns_exponent=0.75,
-                 sample=1e-3, min_count=5, max_vocab_size=None, epochs=5, alpha=0.025, min_alpha=1e-4,
-                 shrink_windows=True, batch_size=None, pooling="mean", lowercase=True,
-                 token_pattern=DEFAULT_TOKEN_PATTERN, tokenizer=None, n_jobs=None, device="cpu",
-                 random_state=None, verbose=0):
+    def __init__(
+        self,
+        vector_size=100,
+        window=5,
+        algorithm="skipgram",
+        negative=5,
+        ns_exponent=0.75,
+        sample=1e-3,
+        min_count=5,
+        max_vocab_size=None,
+        epochs=5,
+        alpha=0.025,
+        min_alpha=1e-4,
+        shrink_windows=True,
+        batch_size=None,
+        pooling="mean",
+        lowercase=True,
+        token_pattern=DEFAULT_TOKEN_PATTERN,
+        tokenizer=None,
+        n_jobs=None,
+        device="cpu",
+        random_state=None,
+        verbose=0,
+    ):
         self.vector_size = vector_size
         self.window = window
         self.algorithm = algorithm
@@ -140,18 +159,32 @@ class Word2VecVectorizer(BaseEmbeddingVectorizer):
 
     def _config(self):
         return Word2VecConfig(
-            vector_size=self.vector_size, window=self.window, algorithm=self.algorithm,
-            negative=self.negative, alpha=self.alpha, min_alpha=self.min_alpha,
+            vector_size=self.vector_size,
+            window=self.window,
+            algorithm=self.algorithm,
+            negative=self.negative,
+            alpha=self.alpha,
+            min_alpha=self.min_alpha,
             shrink_windows=self.shrink_windows,
             batch_size=self.batch_size or self._default_batch[self.algorithm],
             negative_group=_NEGATIVE_SHARING[self.algorithm][0],
             negative_draws=_NEGATIVE_SHARING[self.algorithm][1],
-            row_update_cap=_ROW_UPDATE_CAP, ngram_update_cap=_NGRAM_UPDATE_CAP,
-            spread_groups=True, shuffle_piece=_SHUFFLE_PIECE)
+            row_update_cap=_ROW_UPDATE_CAP,
+            ngram_update_cap=_NGRAM_UPDATE_CAP,
+            spread_groups=True,
+            shuffle_piece=_SHUFFLE_PIECE,
+        )
 
     def _make_kernel(self, vocab, device, generator, w_in, w_out):
-        return Word2VecKernel(self._config(), vocab.keep_probabilities(self.sample),
-                              vocab.negative_alias(self.ns_exponent), device, generator, w_in=w_in, w_out=w_out)
+        return Word2VecKernel(
+            self._config(),
+            vocab.keep_probabilities(self.sample),
+            vocab.negative_alias(self.ns_exponent),
+            device,
+            generator,
+            w_in=w_in,
+            w_out=w_out,
+        )
 
     def _train(self, vocab, corpus, epochs, w_in=None, w_out=None):
         """Train on an encoded corpus; returns (input matrix, output matrix, history) as numpy."""
@@ -160,12 +193,25 @@ class Word2VecVectorizer(BaseEmbeddingVectorizer):
             total = corpus.n_tokens * epochs
             with progress_bar(self.verbose, total, f"word2vec {self.algorithm}") as bar:
                 stats, _ = kernel.train(corpus.ids, corpus.offsets, epochs, total, 0, on_batch=bar.update)
-            history = [{"epoch": i + 1, "loss": s.loss, "words": s.words, "seconds": s.seconds,
-                        "words_per_second": s.words / max(s.seconds, 1e-9)} for i, s in enumerate(stats)]
+            history = [
+                {
+                    "epoch": i + 1,
+                    "loss": s.loss,
+                    "words": s.words,
+                    "seconds": s.seconds,
+                    "words_per_second": s.words / max(s.seconds, 1e-9),
+                }
+                for i, s in enumerate(stats)
+            ]
             return kernel.w_in.cpu().numpy(), kernel.w_out.cpu().numpy(), history
 
     def _fit_corpus(self, vocab, corpus, epochs, warm):
         init = (self.wv_.vectors, self.syn1neg_) if warm else (None, None)
         w_in, w_out, history = self._train(vocab, corpus, epochs, *init)
-        self._finish_fit(WordVectors(vocab.index_to_key, w_in, vocab.counts), vocab, corpus,
-                         self._history(history, warm), syn1neg_=w_out)
+        self._finish_fit(
+            WordVectors(vocab.index_to_key, w_in, vocab.counts),
+            vocab,
+            corpus,
+            self._history(history, warm),
+            syn1neg_=w_out,
+        )

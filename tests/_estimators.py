@@ -5,22 +5,32 @@ import numpy as np
 from skembed import AttentionPoolingClassifier, FastTextVectorizer, GloVeVectorizer, Word2VecVectorizer
 
 TEXTS = [
-    "the cat sat on the mat", "a dog chased the cat", "free prize call now", "win cash now",
-    "lunch at noon", "see you at lunch", "claim your free prize", "the dog sat on the log",
+    "the cat sat on the mat",
+    "a dog chased the cat",
+    "free prize call now",
+    "win cash now",
+    "lunch at noon",
+    "see you at lunch",
+    "claim your free prize",
+    "the dog sat on the log",
 ] * 6
 LABELS = np.array(["pets", "pets", "spam", "spam", "ham", "ham", "spam", "pets"] * 6)
 
 
 def factories():
     return {
-        "word2vec": lambda **kw: Word2VecVectorizer(**{"vector_size": 8, "min_count": 1, "epochs": 1,
-                                                       "random_state": 0, **kw}),
-        "fasttext": lambda **kw: FastTextVectorizer(**{"vector_size": 8, "min_count": 1, "epochs": 1,
-                                                       "bucket": 1000, "random_state": 0, **kw}),
-        "glove": lambda **kw: GloVeVectorizer(**{"vector_size": 8, "min_count": 1, "epochs": 2,
-                                                 "random_state": 0, **kw}),
-        "attention": lambda **kw: AttentionPoolingClassifier(**{"epochs": 2, "embedding_dim": 8, "hidden_dim": 8,
-                                                                "random_state": 0, **kw}),
+        "word2vec": lambda **kw: Word2VecVectorizer(
+            **{"vector_size": 8, "min_count": 1, "epochs": 1, "random_state": 0, **kw}
+        ),
+        "fasttext": lambda **kw: FastTextVectorizer(
+            **{"vector_size": 8, "min_count": 1, "epochs": 1, "bucket": 1000, "random_state": 0, **kw}
+        ),
+        "glove": lambda **kw: GloVeVectorizer(
+            **{"vector_size": 8, "min_count": 1, "epochs": 2, "random_state": 0, **kw}
+        ),
+        "attention": lambda **kw: AttentionPoolingClassifier(
+            **{"epochs": 2, "embedding_dim": 8, "hidden_dim": 8, "random_state": 0, **kw}
+        ),
     }
 
 

@@ -17,13 +17,14 @@ def shared_data():
 def enwiki_docs(shared_data):
     """enwiki_small (453k tokens) as 1000-token documents."""
     tokens = (shared_data / "enwiki_small.txt").read_text(encoding="utf-8").split()
-    return [tokens[i:i + 1000] for i in range(0, len(tokens), 1000)]
+    return [tokens[i : i + 1000] for i in range(0, len(tokens), 1000)]
 
 
 @pytest.fixture(scope="session")
 def toy_corpus():
     """A small synthetic corpus with two clear topics."""
     import numpy as np
+
     rng = np.random.default_rng(0)
     animals = "cat dog horse cow sheep goat pig mouse".split()
     fruit = "apple banana cherry grape lemon mango peach pear".split()

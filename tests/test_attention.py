@@ -32,6 +32,7 @@ def fitted(texts):
 
 # ---------------------------------------------------------------- attention math
 
+
 @pytest.mark.parametrize("kind", ["additive", "scaled_dot"])
 @pytest.mark.parametrize("heads", [1, 3])
 def test_padding_never_gets_weight_and_rows_sum_to_one(kind, heads):
@@ -100,6 +101,7 @@ def test_hand_derived_step_matches_autograd(kind, heads, dropout):
 
     from skembed._attention_kernel import bag_attention_step, bag_batch, bag_features
     from skembed._corpus import DistinctIds
+
     torch.manual_seed(0)
     net = AttentionPoolingNet(40, 6, 3, attention=kind, n_heads=heads, hidden_dim=5)
     ids = np.array([[3, 1, 3, 2, 7], [2, 2, 0, 0, 0], [0, 0, 0, 0, 0], [9, 8, 7, 1, 3], [5, 0, 0, 0, 0]])
@@ -131,6 +133,7 @@ def test_hand_derived_step_matches_autograd(kind, heads, dropout):
 def test_row_adam_matches_sparse_adam():
     """RowAdam on the touched rows does SparseAdam's arithmetic, and never moves the padding row."""
     from skembed._optim import RowAdam
+
     torch.manual_seed(0)
     ref = torch.nn.Parameter(torch.randn(8, 3))
     ours = torch.nn.Parameter(ref.detach().clone())
@@ -152,6 +155,7 @@ def test_row_adam_matches_sparse_adam():
 @pytest.mark.parametrize("weight_decay", [0.0, 0.1])
 def test_adamw_matches_torch(weight_decay):
     from skembed._optim import AdamW
+
     torch.manual_seed(0)
     ref = [torch.nn.Parameter(torch.randn(4, 3)), torch.nn.Parameter(torch.randn(3))]
     ours = [torch.nn.Parameter(p.detach().clone()) for p in ref]
@@ -172,6 +176,7 @@ def test_adamw_matches_torch(weight_decay):
 
 
 # ---------------------------------------------------------------- classifier behaviour
+
 
 def test_learns_and_predicts_string_labels(fitted, texts):
     X, y = texts
@@ -198,8 +203,9 @@ def test_empty_and_all_unknown_documents_have_a_defined_prediction(fitted):
 def test_multiclass_and_transform_and_explain(texts):
     X, _ = texts
     y = np.array([i % 3 for i in range(len(X))])
-    clf = AttentionPoolingClassifier(epochs=2, n_heads=2, attention="scaled_dot", attention_penalty=0.1,
-                                     random_state=0).fit(X, y)
+    clf = AttentionPoolingClassifier(
+        epochs=2, n_heads=2, attention="scaled_dot", attention_penalty=0.1, random_state=0
+    ).fit(X, y)
     assert clf.decision_function(X[:4]).shape == (4, 3)
     assert clf.transform(X[:5]).shape == (5, clf.n_features_out_)
     tokens, weights = clf.attention_weights(["free cash zzz"])[0]
@@ -213,16 +219,18 @@ def test_multiclass_and_transform_and_explain(texts):
 @pytest.mark.parametrize("encoder", ["bigru", "cnn", "transformer"])
 def test_encoders_train(texts, encoder):
     X, y = texts
-    clf = AttentionPoolingClassifier(encoder=encoder, epochs=4, hidden_dim=16, embedding_dim=16, batch_size=16,
-                                     early_stopping=False, random_state=0).fit(X, y)
+    clf = AttentionPoolingClassifier(
+        encoder=encoder, epochs=4, hidden_dim=16, embedding_dim=16, batch_size=16, early_stopping=False, random_state=0
+    ).fit(X, y)
     assert clf.score(X, y) > 0.8
 
 
 @pytest.mark.parametrize("encoder, hidden_dim, expected", [(None, None, 16), ("cnn", None, 32), (None, 8, 8)])
 def test_default_hidden_dim_depends_on_the_encoder(texts, encoder, hidden_dim, expected):
     X, y = texts
-    clf = AttentionPoolingClassifier(encoder=encoder, hidden_dim=hidden_dim, epochs=1, embedding_dim=8,
-                                     random_state=0).fit(X, y)
+    clf = AttentionPoolingClassifier(
+        encoder=encoder, hidden_dim=hidden_dim, epochs=1, embedding_dim=8, random_state=0
+    ).fit(X, y)
     assert clf.hidden_dim == hidden_dim  # the parameter is left as given (clone-safe)
     assert clf.net_config_["hidden_dim"] == expected
     assert clf.module_.pool.proj.out_features == expected
@@ -243,6 +251,7 @@ def test_class_weight_and_sample_weight_shift_predictions(texts):
 def test_hand_derived_step_serves_only_bag_models_on_the_cpu():
     """Encoders need autograd; off the CPU (CUDA) the duplicate-entry CSR products are not used."""
     from skembed._attention_kernel import supports_bag_step
+
     assert supports_bag_step(AttentionPoolingNet(10, 4, 2))
     assert not supports_bag_step(AttentionPoolingNet(10, 4, 2, encoder="cnn"))
     assert not supports_bag_step(AttentionPoolingNet(10, 4, 2).to("meta"))
@@ -253,14 +262,16 @@ def test_hand_derived_training_gives_the_autograd_model(texts, monkeypatch, para
     """Fitting through bag_attention_step trains the model autograd would (same dropout
     draws, loss scaling and updates), to float32 rounding."""
     import skembed._attention_trainer
+
     X, y = texts
     kw = dict(epochs=3, dropout=0.3, random_state=0, **params)
     fast = AttentionPoolingClassifier(**kw).fit(X, y)
     monkeypatch.setattr(skembed._attention_trainer, "supports_bag_step", lambda net: False)
     slow = AttentionPoolingClassifier(**kw).fit(X, y)
     assert [h["epoch"] for h in fast.history_] == [h["epoch"] for h in slow.history_]
-    np.testing.assert_allclose([h["train_loss"] for h in fast.history_],
-                               [h["train_loss"] for h in slow.history_], rtol=1e-4)
+    np.testing.assert_allclose(
+        [h["train_loss"] for h in fast.history_], [h["train_loss"] for h in slow.history_], rtol=1e-4
+    )
     np.testing.assert_allclose(fast.predict_proba(X), slow.predict_proba(X), atol=1e-4)
 
 
@@ -280,18 +291,30 @@ def test_early_stopping_restores_the_best_epoch(texts):
     """With noisy labels validation loss rises after a while; the best epoch's weights come back."""
     import torch.nn.functional as F
     from sklearn.model_selection import train_test_split
+
     X, y = texts
     y = y.copy()
     flip = np.random.default_rng(0).random(len(y)) < 0.2
     y[flip] = np.where(y[flip] == "spam", "ham", "spam")
-    clf = AttentionPoolingClassifier(epochs=8, patience=8, batch_size=16, learning_rate=0.05, ngram_range=(1, 2),
-                                     validation_fraction=0.25, random_state=0).fit(X, y)
+    clf = AttentionPoolingClassifier(
+        epochs=8,
+        patience=8,
+        batch_size=16,
+        learning_rate=0.05,
+        ngram_range=(1, 2),
+        validation_fraction=0.25,
+        random_state=0,
+    ).fit(X, y)
     losses = [h["val_loss"] for h in clf.history_]
     assert len(losses) == 8 and clf.best_epoch_ == int(np.argmin(losses)) + 1 < 8
     assert losses[-1] > min(losses) * 1.01
     enc = np.searchsorted(clf.classes_, y)
-    _, val = train_test_split(np.arange(len(X)), test_size=int(round(0.25 * len(X))), stratify=enc,
-                              random_state=np.random.RandomState(clf._base_seed()))
+    _, val = train_test_split(
+        np.arange(len(X)),
+        test_size=int(round(0.25 * len(X))),
+        stratify=enc,
+        random_state=np.random.RandomState(clf._base_seed()),
+    )
     log_p = torch.as_tensor(np.log(clf.predict_proba([X[i] for i in val])))
     assert float(F.nll_loss(log_p, torch.as_tensor(enc[val]))) == pytest.approx(min(losses), rel=1e-3)
 
@@ -332,7 +355,7 @@ def test_partial_fit(texts):
     with pytest.raises(ValueError, match="classes must be given"):
         clf.partial_fit(X[:50], y[:50])
     for start in range(0, len(X), 60):
-        clf.partial_fit(X[start:start + 60], y[start:start + 60], classes=["ham", "spam"])
+        clf.partial_fit(X[start : start + 60], y[start : start + 60], classes=["ham", "spam"])
     assert len(clf.history_) == 4 and clf.score(X, y) > 0.8
     with pytest.raises(ValueError, match="not in classes_"):
         clf.partial_fit(["x"], ["other"])
@@ -344,18 +367,21 @@ def test_pretrained_word_vectors_and_freezing(texts):
     wv = WordVectors(words, np.random.default_rng(0).normal(size=(len(words), 12)).astype(np.float32))
     missing = "free"  # a frequent word the vectors lack: its row must still learn
     wv = WordVectors([w for w in words if w != missing], wv[[w for w in words if w != missing]])
-    clf = AttentionPoolingClassifier(embeddings=wv, freeze_embeddings=True, epochs=3, early_stopping=False,
-                                     random_state=0).fit(X, y)
+    clf = AttentionPoolingClassifier(
+        embeddings=wv, freeze_embeddings=True, epochs=3, early_stopping=False, random_state=0
+    ).fit(X, y)
     table = clf.module_.embedding.weight.detach().numpy()
     for w in words:
         if w != missing and w in clf.vocabulary_:
             np.testing.assert_allclose(table[clf.vocabulary_[w]], wv[w])
     assert clf.net_config_["embedding_dim"] == 12
     # the same start trained one epoch instead of three: the missing word's row kept moving
-    short = AttentionPoolingClassifier(embeddings=wv, freeze_embeddings=True, epochs=1, early_stopping=False,
-                                       random_state=0).fit(X, y)
-    assert not np.allclose(short.module_.embedding.weight[short.vocabulary_[missing]].detach().numpy(),
-                           table[clf.vocabulary_[missing]])
+    short = AttentionPoolingClassifier(
+        embeddings=wv, freeze_embeddings=True, epochs=1, early_stopping=False, random_state=0
+    ).fit(X, y)
+    assert not np.allclose(
+        short.module_.embedding.weight[short.vocabulary_[missing]].detach().numpy(), table[clf.vocabulary_[missing]]
+    )
     again = pickle.loads(pickle.dumps(clf))
     again.partial_fit(X[:30], y[:30])  # continued training (optimizers rebuilt) keeps the rule
     after = again.module_.embedding.weight.detach().numpy()
@@ -365,8 +391,9 @@ def test_pretrained_word_vectors_and_freezing(texts):
 
 def test_nested_grid_search_over_embeddings_vector_size(texts):
     X, y = texts
-    clf = AttentionPoolingClassifier(embeddings=Word2VecVectorizer(min_count=1, epochs=1, random_state=0),
-                                     epochs=2, random_state=0)
+    clf = AttentionPoolingClassifier(
+        embeddings=Word2VecVectorizer(min_count=1, epochs=1, random_state=0), epochs=2, random_state=0
+    )
     assert "embeddings__vector_size" in clf.get_params()
     grid = GridSearchCV(clf, {"embeddings__vector_size": [8, 16]}, cv=2).fit(X, y)
     assert grid.best_estimator_.net_config_["embedding_dim"] == grid.best_params_["embeddings__vector_size"]
@@ -382,6 +409,7 @@ def test_interrupted_refit_with_new_labels_keeps_the_previous_model_whole(texts,
         raise KeyboardInterrupt
 
     from skembed._attention_trainer import ClassifierTrainer
+
     monkeypatch.setattr(ClassifierTrainer, "run_epoch", interrupt)
     with pytest.raises(KeyboardInterrupt):
         clf.fit(X, [["a", "b", "c"][i % 3] for i in range(len(X))])
@@ -394,6 +422,7 @@ def test_an_interrupted_first_partial_fit_leaves_the_model_unfitted(texts, monke
     from sklearn.exceptions import NotFittedError
 
     from skembed._attention_trainer import ClassifierTrainer
+
     X, y = texts
 
     def interrupt(*args, **kwargs):
@@ -445,7 +474,7 @@ def test_whole_long_documents_are_read_with_every_encoder(texts, encoder):
     """Spam after the first 1,000 tokens still counts (the old default cut documents at
     256 tokens), and a 20,000-token document fits and predicts with every encoder."""
     X, y = texts
-    filler = " ".join(["see you at lunch"] * 250)                       # 1,000 ham tokens
+    filler = " ".join(["see you at lunch"] * 250)  # 1,000 ham tokens
     spam_tail = filler + " " + " ".join(["win a free prize now"] * 200)
     clf = AttentionPoolingClassifier(encoder=encoder, random_state=0).fit(X, y)
     p_filler, p_tail = clf.predict_proba([filler, spam_tail])[:, list(clf.classes_).index("spam")]
@@ -460,9 +489,14 @@ def test_whole_long_documents_are_read_with_every_encoder(texts, encoder):
 
 def test_nested_vectorizer_follows_the_classifiers_random_state(texts):
     from skembed import GloVeVectorizer
+
     X, y = texts
-    make = lambda seed: AttentionPoolingClassifier(embeddings=GloVeVectorizer(min_count=1, epochs=3),  # noqa: E731
-                                                   epochs=2, random_state=seed)
+
+    def make(seed):
+        return AttentionPoolingClassifier(
+            embeddings=GloVeVectorizer(min_count=1, epochs=3), epochs=2, random_state=seed
+        )
+
     a, b, c = (make(s).fit(X, y).predict_proba(X[:20]) for s in (0, 0, 1))
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
@@ -483,6 +517,7 @@ def test_every_encoder_beats_the_majority_class_on_sms_with_its_defaults(encoder
     """With early stopping on its defaults, no encoder stops while it still predicts
     only the majority class (the transformer once did, at epoch 2)."""
     from skembed.datasets import load_sms_spam
+
     X, y = load_sms_spam(return_X_y=True)
     X, y = list(X), np.asarray(y)
     clf = AttentionPoolingClassifier(encoder=encoder, random_state=0).fit(X[:1200], y[:1200])
@@ -495,6 +530,7 @@ def test_predicting_from_four_threads_equals_one_thread(texts):
     """Inference moves the module to its device and sets torch's threads: global effects
     that once made a BiGRU fail when several threads predicted at once."""
     from concurrent.futures import ThreadPoolExecutor
+
     X, y = texts
     clf = AttentionPoolingClassifier(encoder="bigru", epochs=2, random_state=0).fit(X, y)
     alone = clf.predict_proba(X)
@@ -504,11 +540,13 @@ def test_predicting_from_four_threads_equals_one_thread(texts):
         np.testing.assert_array_equal(res, alone)
 
 
-@pytest.mark.parametrize("labels, message", [([None, "ham"], "missing labels"), ([float("nan"), "ham"], "missing"),
-                                             ([1, "ham"], "mixes label types")])
+@pytest.mark.parametrize(
+    "labels, message",
+    [([None, "ham"], "missing labels"), ([float("nan"), "ham"], "missing"), ([1, "ham"], "mixes label types")],
+)
 def test_missing_or_mixed_labels_are_named(texts, labels, message):
     X, _ = texts
-    y = (labels * 120)[:len(X)]
+    y = (labels * 120)[: len(X)]
     with pytest.raises(ValueError, match=message):
         AttentionPoolingClassifier(epochs=1).fit(X, y)
 

@@ -14,16 +14,19 @@ def fit_any(est, X, y=LABELS):
 
 
 @pytest.mark.parametrize("name", NAMES)
-@pytest.mark.parametrize("X, error, message", [
-    ("a bare string", TypeError, "string object received"),
-    (["ok", None], ValueError, "document 1 is None"),
-    (["ok", 42], TypeError, "document 1 is a int"),
-    (["ok", 4.5], TypeError, "document 1 is a float"),
-    ([], ValueError, "X is empty"),
-    (None, TypeError, "got None"),
-])
+@pytest.mark.parametrize(
+    "X, error, message",
+    [
+        ("a bare string", TypeError, "string object received"),
+        (["ok", None], ValueError, "document 1 is None"),
+        (["ok", 42], TypeError, "document 1 is a int"),
+        (["ok", 4.5], TypeError, "document 1 is a float"),
+        ([], ValueError, "X is empty"),
+        (None, TypeError, "got None"),
+    ],
+)
 def test_bad_documents_at_fit(name, X, error, message):
-    y = LABELS[:len(X)] if isinstance(X, list) else LABELS
+    y = LABELS[: len(X)] if isinstance(X, list) else LABELS
     with pytest.raises(error, match=message):
         fit_any(factories()[name](), X, y)
 
@@ -35,8 +38,18 @@ def test_vocabulary_emptied_by_min_count(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
-@pytest.mark.parametrize("param, value", [("epochs", 0), ("epochs", "5"), ("n_jobs", 0), ("pooling", "median"),
-                                          ("batch_size", -1), ("device", 3), ("random_state", "seed")])
+@pytest.mark.parametrize(
+    "param, value",
+    [
+        ("epochs", 0),
+        ("epochs", "5"),
+        ("n_jobs", 0),
+        ("pooling", "median"),
+        ("batch_size", -1),
+        ("device", 3),
+        ("random_state", "seed"),
+    ],
+)
 def test_unknown_or_invalid_parameter_values(name, param, value):
     est = factories()[name]()
     if param not in est.get_params():
@@ -107,10 +120,12 @@ def test_random_unicode_text_at_fit_is_a_fit_or_a_clear_error(name, X):
     assert np.isfinite(est.transform(X)).all()
 
 
-STEP = {"word2vec": ("skembed._word2vec_kernel", "Word2VecKernel", "_sg_step"),
-        "fasttext": ("skembed._fasttext_kernel", "SubwordKernel", "_add_input"),
-        "glove": ("skembed._glove_kernel", "GloVeKernel", "step"),
-        "attention": ("skembed._optim", "AdamW", "step")}
+STEP = {
+    "word2vec": ("skembed._word2vec_kernel", "Word2VecKernel", "_sg_step"),
+    "fasttext": ("skembed._fasttext_kernel", "SubwordKernel", "_add_input"),
+    "glove": ("skembed._glove_kernel", "GloVeKernel", "step"),
+    "attention": ("skembed._optim", "AdamW", "step"),
+}
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -119,6 +134,7 @@ def test_keyboard_interrupt_leaves_estimator_unfitted_or_as_before(name, monkeyp
     import importlib
 
     from sklearn.exceptions import NotFittedError
+
     module, cls, method = STEP[name]
     owner = getattr(importlib.import_module(module), cls)
     real = getattr(owner, method)

@@ -29,6 +29,7 @@ def test_labelled_datasets_are_bunches_with_attribution():
 
 def test_shipped_copies_equal_the_shared_originals(shared_data):
     import csv
+
     with open(shared_data / "sms_spam.tsv", encoding="utf-8", newline="") as fh:
         rows = list(csv.reader(fh, delimiter="\t", quoting=csv.QUOTE_NONE))[1:]
     assert load_sms_spam().data == [r[1] for r in rows]
@@ -54,6 +55,7 @@ def test_evaluation_files_work_with_word_vectors():
 def png(tmp_path_factory):
     pytest.importorskip("matplotlib")
     import matplotlib
+
     matplotlib.use("Agg")
     folder = tmp_path_factory.mktemp("plots")
 
@@ -63,11 +65,13 @@ def png(tmp_path_factory):
         data = path.read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 2000
         return path
+
     return save
 
 
 def test_plot_embeddings_pca_and_tsne(png):
     from skembed.plotting import plot_embeddings
+
     words = [f"w{i}" for i in range(12)]
     wv = WordVectors(words, np.random.default_rng(0).normal(size=(12, 6)))
     ax = plot_embeddings(wv, words + ["unknown"], method="pca")
@@ -80,6 +84,7 @@ def test_plot_embeddings_pca_and_tsne(png):
 
 def test_plot_attention_and_history(png):
     from skembed.plotting import plot_attention, plot_history
+
     X = ["free prize now", "lunch at noon", "win cash", "see you soon"] * 20
     y = ["spam", "ham", "spam", "ham"] * 20
     clf = AttentionPoolingClassifier(epochs=2, random_state=0).fit(X, y)
@@ -106,8 +111,26 @@ def corpus_file(tmp_path_factory):
 @pytest.mark.parametrize("model", ["word2vec", "fasttext", "glove"])
 def test_cli_train_evaluate_similar(corpus_file, tmp_path, capsys, model):
     out = tmp_path / "vectors.txt"
-    assert main(["train", model, str(corpus_file), "--out", str(out), "--vector-size", "8", "--epochs", "2",
-                 "--min-count", "1", "--threads", "1"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                model,
+                str(corpus_file),
+                "--out",
+                str(out),
+                "--vector-size",
+                "8",
+                "--epochs",
+                "2",
+                "--min-count",
+                "1",
+                "--threads",
+                "1",
+            ]
+        )
+        == 0
+    )
     assert "words x 8 dims" in capsys.readouterr().out
     assert WordVectors.load_word2vec_format(out).vector_size == 8
     assert main(["similar", str(out), "cat", "--topn", "3"]) == 0
@@ -117,16 +140,20 @@ def test_cli_train_evaluate_similar(corpus_file, tmp_path, capsys, model):
 def test_cli_evaluate_prints_the_three_scores(tmp_path, capsys):
     words = sorted({w for a, b, _ in load_word_pairs("wordsim353") for w in (a, b)})
     WordVectors(words, np.random.default_rng(0).normal(size=(len(words), 4))).save_word2vec_format(
-        tmp_path / "v.bin", binary=True)
+        tmp_path / "v.bin", binary=True
+    )
     assert main(["evaluate", str(tmp_path / "v.bin"), "--binary"]) == 0
     out = capsys.readouterr().out
     assert "wordsim353" in out and "simlex999" in out and "analogies" in out
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["similar", "missing.txt", "cat"], "no such file"),
-    (["train", "word2vec", "missing.txt", "--out", "x.txt"], "cannot open corpus"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["similar", "missing.txt", "cat"], "no such file"),
+        (["train", "word2vec", "missing.txt", "--out", "x.txt"], "cannot open corpus"),
+    ],
+)
 def test_cli_errors_are_one_line_and_exit_2(argv, message, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert main(argv) == 2
@@ -136,8 +163,21 @@ def test_cli_errors_are_one_line_and_exit_2(argv, message, capsys, tmp_path, mon
 
 def test_cli_unknown_word_and_empty_vocabulary(corpus_file, tmp_path, capsys):
     out = tmp_path / "v.txt"
-    main(["train", "word2vec", str(corpus_file), "--out", str(out), "--vector-size", "4", "--epochs", "1",
-          "--min-count", "1"])
+    main(
+        [
+            "train",
+            "word2vec",
+            str(corpus_file),
+            "--out",
+            str(out),
+            "--vector-size",
+            "4",
+            "--epochs",
+            "1",
+            "--min-count",
+            "1",
+        ]
+    )
     capsys.readouterr()
     assert main(["similar", str(out), "zebra"]) == 2
     assert "not in the vocabulary" in capsys.readouterr().err
@@ -153,10 +193,29 @@ def test_python_dash_m_and_usage_error():
 def test_cli_version_and_a_fasttext_bin(corpus_file, tmp_path, capsys):
     import skembed
     from skembed import SubwordVectors
+
     with pytest.raises(SystemExit) as exit_:
         main(["--version"])
     assert exit_.value.code == 0 and capsys.readouterr().out.strip() == f"skembed {skembed.__version__}"
     out = tmp_path / "ft.bin"
-    assert main(["train", "fasttext", str(corpus_file), "--out", str(out), "--vector-size", "8", "--epochs", "1",
-                 "--min-count", "1", "--threads", "1"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "fasttext",
+                str(corpus_file),
+                "--out",
+                str(out),
+                "--vector-size",
+                "8",
+                "--epochs",
+                "1",
+                "--min-count",
+                "1",
+                "--threads",
+                "1",
+            ]
+        )
+        == 0
+    )
     assert SubwordVectors.load_facebook_format(out)["catz"].shape == (8,)

@@ -38,7 +38,7 @@ def reference_ngrams(word, min_n, max_n):
             if i + n > len(chars):
                 break
             if n >= min_n and not (n == 1 and (i == 0 or i + n == len(chars))):
-                out.append("".join(chars[i:i + n]))
+                out.append("".join(chars[i : i + n]))
     return out
 
 
@@ -75,8 +75,9 @@ def test_bucket_ids_match_fasttext(tmp_path):
 def _subword_vectors(rng=None, words=("cat", "cats", "dog")):
     rng = rng or np.random.default_rng(0)
     index, _, rows = vocabulary_rows(list(words), 3, 5, 97)
-    return SubwordVectors(list(words), rng.normal(size=(len(words), 4)), rng.normal(size=(index.n_rows, 4)),
-                          3, 5, 97, index.buckets)
+    return SubwordVectors(
+        list(words), rng.normal(size=(len(words), 4)), rng.normal(size=(index.n_rows, 4)), 3, 5, 97, index.buckets
+    )
 
 
 def test_vectors_are_the_documented_means():
@@ -89,10 +90,10 @@ def test_vectors_are_the_documented_means():
 
     total, n = ngram_sum("cats")
     np.testing.assert_allclose(sv["cats"], (sv.vectors_vocab[1] + total) / (n + 1), rtol=1e-5)
-    total, n = ngram_sum("catz")                      # unseen: the mean of its n-grams alone
+    total, n = ngram_sum("catz")  # unseen: the mean of its n-grams alone
     np.testing.assert_allclose(sv["catz"], total / n, rtol=1e-5)
     assert "catz" not in sv and "cats" in sv
-    assert not np.any(sv["qqqqq"])                     # no n-gram with a row: a zero vector
+    assert not np.any(sv["qqqqq"])  # no n-gram with a row: a zero vector
     np.testing.assert_allclose(sv[["dog", "catz"]], np.stack([sv["dog"], sv["catz"]]))
     np.testing.assert_allclose(sv.ngram_vectors(["catz"])[0], sv["catz"])
 
@@ -101,7 +102,7 @@ def test_queries_answer_unseen_words():
     sv = _subword_vectors()
     assert isinstance(sv.similarity("catz", "cats"), float)
     words = [w for w, _ in sv.most_similar("catz", topn=3)]
-    assert set(words) == {"cat", "cats", "dog"}        # an unseen query word is not left out of anything
+    assert set(words) == {"cat", "cats", "dog"}  # an unseen query word is not left out of anything
     with pytest.raises(TypeError, match="compose"):
         sv.add_vectors(["new"], np.zeros((1, 4)))
 
@@ -115,13 +116,19 @@ def test_subword_vectors_refuse_inconsistent_parts():
         SubwordVectors(["a", "b"], np.zeros((1, 2)), np.zeros((10, 2)), 3, 6, 10)
 
 
-DOCS = ["the cat sat on the mat", "the dog sat on the log", "cats and dogs are friendly pets",
-        "a kitten is a young cat", "puppies are young dogs"] * 40
+DOCS = [
+    "the cat sat on the mat",
+    "the dog sat on the log",
+    "cats and dogs are friendly pets",
+    "a kitten is a young cat",
+    "puppies are young dogs",
+] * 40
 
 
 def _fit(**kw):
-    return FastTextVectorizer(**{"vector_size": 16, "min_count": 1, "epochs": 3, "bucket": 5000,
-                                 "random_state": 0, **kw}).fit(DOCS)
+    return FastTextVectorizer(
+        **{"vector_size": 16, "min_count": 1, "epochs": 3, "bucket": 5000, "random_state": 0, **kw}
+    ).fit(DOCS)
 
 
 @pytest.mark.parametrize("algorithm", ["skipgram", "cbow"])
@@ -129,13 +136,13 @@ def test_fit_gives_composed_vectors_and_unseen_words_count_in_transform(algorith
     vec = _fit(algorithm=algorithm)
     wv = vec.wv_
     assert isinstance(wv, SubwordVectors) and len(vec.history_) == 3
-    assert wv.vectors_ngrams.shape[0] < 5000           # only the buckets the vocabulary uses have rows
+    assert wv.vectors_ngrams.shape[0] < 5000  # only the buckets the vocabulary uses have rows
     own = wv.vectors_vocab[wv.get_index("cat")]
-    assert not np.allclose(wv["cat"], own)              # the vector is the mean with the n-grams
+    assert not np.allclose(wv["cat"], own)  # the vector is the mean with the n-grams
     with_oov = vec.transform(["catz dogz"])
     assert np.any(with_oov)
     without = clone(vec).set_params(oov_vectors=False).fit(DOCS).transform(["catz dogz"])
-    assert not np.any(without)                          # the old behaviour: unseen words dropped
+    assert not np.any(without)  # the old behaviour: unseen words dropped
     np.testing.assert_allclose(with_oov[0], (wv["catz"] + wv["dogz"]) / 2, rtol=1e-5)
     assert np.all(np.isfinite(vec.transform(["", "zzzz qqqq"])))
 
@@ -159,8 +166,9 @@ def test_same_seed_same_vectors_and_partial_fit_continues():
 
 def test_pipeline_grid_search_over_ngram_lengths():
     y = np.array([i % 5 in (0, 3) for i in range(len(DOCS))])
-    pipe = make_pipeline(FastTextVectorizer(vector_size=8, min_count=1, epochs=1, bucket=2000, random_state=0),
-                         LogisticRegression())
+    pipe = make_pipeline(
+        FastTextVectorizer(vector_size=8, min_count=1, epochs=1, bucket=2000, random_state=0), LogisticRegression()
+    )
     search = GridSearchCV(pipe, {"fasttextvectorizer__max_n": [4, 5]}, cv=2).fit(DOCS, y)
     assert search.best_params_["fasttextvectorizer__max_n"] in (4, 5)
 
@@ -183,8 +191,9 @@ def _train_fasttext(fasttext, tmp_path, **kw):
     path.write_text("\n".join(DOCS * 5 + ["naïve café straße 東京 über"] * 20), encoding="utf-8")
     for _ in range(8):
         try:
-            return fasttext.train_unsupervised(str(path), model="skipgram", dim=16, epoch=2, minCount=1,
-                                               thread=1, verbose=0, **kw)
+            return fasttext.train_unsupervised(
+                str(path), model="skipgram", dim=16, epoch=2, minCount=1, thread=1, verbose=0, **kw
+            )
         except RuntimeError:
             continue
     pytest.skip("the fasttext package failed to train (Encountered NaN) eight times")
@@ -235,14 +244,14 @@ def test_hostile_bin_files_fail_cleanly(tmp_path, damage):
     # dictionary's counts (28); the input matrix's flag and shape sit before its rows
     input_flag = len(data) - (17 + n * d * 4) - (n + 500) * d * 4 - 17
     if damage == "truncated":
-        data = data[:len(data) // 2]
+        data = data[: len(data) // 2]
     elif damage == "magic":
         data[0] ^= 0xFF
     elif damage == "huge_dictionary":
-        data[64:72] = (2**31 - 1).to_bytes(4, "little") * 2          # entries and words
+        data[64:72] = (2**31 - 1).to_bytes(4, "little") * 2  # entries and words
     elif damage == "huge_matrix":
-        data[40:44] = (2**31 - 1).to_bytes(4, "little")              # bucket
-        data[input_flag + 1:input_flag + 9] = (n + 2**31 - 1).to_bytes(8, "little")
+        data[40:44] = (2**31 - 1).to_bytes(4, "little")  # bucket
+        data[input_flag + 1 : input_flag + 9] = (n + 2**31 - 1).to_bytes(8, "little")
     elif damage == "quantized":
         data[input_flag] = 1
     path.write_bytes(bytes(data))
@@ -262,6 +271,7 @@ def test_misspelled_word_lands_near_its_correct_form(gloss_docs):
 def test_classifier_starts_from_subword_vectors_and_a_bin_file(tmp_path):
     from skembed import AttentionPoolingClassifier
     from skembed._embedding_start import initial_rows
+
     vec = _fit(bucket=2000)
     vec.save_facebook_model(tmp_path / "ft.bin")
     y = np.array([i % 5 in (0, 3) for i in range(len(DOCS))])
@@ -270,17 +280,20 @@ def test_classifier_starts_from_subword_vectors_and_a_bin_file(tmp_path):
         words = ["<pad>", "cat", "the cat", "catz"]
         start = initial_rows(words, clf._resolve_embeddings(DOCS), np.zeros((4, 16), np.float32))
         np.testing.assert_allclose(start[1], vec.wv_["cat"], rtol=1e-6)
-        np.testing.assert_allclose(start[2], vec.wv_["the cat"], rtol=1e-6)   # not a word: its n-grams
+        np.testing.assert_allclose(start[2], vec.wv_["the cat"], rtol=1e-6)  # not a word: its n-grams
         np.testing.assert_allclose(start[3], vec.wv_["catz"], rtol=1e-6)
         assert clf.fit(DOCS, y).score(DOCS, y) > 0.9
 
 
-SPAM_HAM = (["free prize call now", "see you at lunch", "win cash now", "lunch at noon", "claim your free prize"] * 30,
-            ["spam", "ham", "spam", "ham", "spam"] * 30)
+SPAM_HAM = (
+    ["free prize call now", "see you at lunch", "win cash now", "lunch at noon", "claim your free prize"] * 30,
+    ["spam", "ham", "spam", "ham", "spam"] * 30,
+)
 
 
 def test_classifier_subwords_let_unseen_and_misspelled_tokens_count():
     from skembed import AttentionPoolingClassifier
+
     X, y = SPAM_HAM
     clf = AttentionPoolingClassifier(subwords=(3, 5), epochs=10, random_state=0).fit(X, y)
     plain = AttentionPoolingClassifier(epochs=10, random_state=0).fit(X, y)
@@ -289,7 +302,7 @@ def test_classifier_subwords_let_unseen_and_misspelled_tokens_count():
     np.testing.assert_allclose(plain.predict_proba(typos)[0], plain.predict_proba(typos)[1])  # both unknown
     explained = clf.explain(typos)
     assert [t for t, _ in explained[0]] == ["fr33", "priize", "calll"]
-    assert all(w > 0 for _, w in explained[1])               # unseen tokens get attention
+    assert all(w > 0 for _, w in explained[1])  # unseen tokens get attention
     assert np.all(np.isfinite(clf.predict_proba(["", "zzzzq"])))
     n_words = clf.net_config_["n_words"]
     assert clf.module_.embedding.num_embeddings == n_words + clf.net_config_["n_subword_rows"]
@@ -297,6 +310,7 @@ def test_classifier_subwords_let_unseen_and_misspelled_tokens_count():
 
 def test_classifier_subwords_survive_saving_and_are_reproducible(tmp_path):
     from skembed import AttentionPoolingClassifier
+
     X, y = SPAM_HAM
     clf = AttentionPoolingClassifier(subwords=(2, 4), ngram_range=(1, 2), epochs=3, random_state=0).fit(X, y)
     again = AttentionPoolingClassifier(subwords=(2, 4), ngram_range=(1, 2), epochs=3, random_state=0).fit(X, y)
@@ -312,6 +326,7 @@ def test_classifier_subwords_survive_saving_and_are_reproducible(tmp_path):
 @pytest.mark.parametrize("bad", [(0, 3), (4, 2), (3,), ("a", 3)])
 def test_classifier_subwords_must_be_a_span(bad):
     from skembed import AttentionPoolingClassifier
+
     with pytest.raises(ValueError, match="subwords must be"):
         AttentionPoolingClassifier(subwords=bad, epochs=1).fit(*SPAM_HAM)
 
@@ -319,6 +334,7 @@ def test_classifier_subwords_must_be_a_span(bad):
 @pytest.mark.parametrize("encoder", ["cnn", "bigru"])
 def test_classifier_subwords_with_an_encoder(encoder):
     from skembed import AttentionPoolingClassifier
+
     X, y = SPAM_HAM
     clf = AttentionPoolingClassifier(subwords=(3, 5), encoder=encoder, epochs=4, random_state=0).fit(X, y)
     assert clf.score(X, y) > 0.9 and clf.predict_proba(["fr33 priize"]).shape == (1, 2)

@@ -37,8 +37,9 @@ def test_cooccurrence_matches_naive_counting(symmetric, distance_weighting):
     ids = np.array([i for d in docs for i in d], dtype=np.int32)
     corpus = Corpus(ids, np.concatenate([[0], np.cumsum([len(d) for d in docs])]))
     for chunk in (5, 1 << 20):  # chunking must not change the counts
-        got = cooccurrence_matrix(corpus, 12, window=4, symmetric=symmetric,
-                                  distance_weighting=distance_weighting, chunk_tokens=chunk)
+        got = cooccurrence_matrix(
+            corpus, 12, window=4, symmetric=symmetric, distance_weighting=distance_weighting, chunk_tokens=chunk
+        )
         np.testing.assert_allclose(got.toarray(), naive_cooccurrence(docs, 12, 4, symmetric, distance_weighting))
 
 
@@ -53,7 +54,7 @@ def test_cooccurrence_on_text_skips_unknown_words_like_stanford():
 
 def test_weighting_function():
     x = np.array([1.0, 50.0, 100.0, 500.0])
-    np.testing.assert_allclose(weighting(x, 100.0, 0.75), [0.01 ** 0.75, 0.5 ** 0.75, 1.0, 1.0])
+    np.testing.assert_allclose(weighting(x, 100.0, 0.75), [0.01**0.75, 0.5**0.75, 1.0, 1.0])
     np.testing.assert_allclose(weighting(torch.tensor(x), 100.0, 0.75).numpy(), weighting(x, 100.0, 0.75))
 
 
@@ -73,11 +74,15 @@ def test_one_adagrad_step_against_numpy(path):
     w0, c0 = state["w"].astype(np.float64), state["c"].astype(np.float64)
     gw0, gc0 = state["gradsq_w"], state["gradsq_c"]
     i, j, x = STEP_ENTRIES  # rows out of order and repeated, as in a shuffled batch
-    cost = getattr(k, path)(torch.tensor(i), torch.tensor(j), torch.tensor(np.log(x), dtype=torch.float32),
-                            torch.tensor(weighting(x, 10.0, 0.75), dtype=torch.float32))
+    cost = getattr(k, path)(
+        torch.tensor(i),
+        torch.tensor(j),
+        torch.tensor(np.log(x), dtype=torch.float32),
+        torch.tensor(weighting(x, 10.0, 0.75), dtype=torch.float32),
+    )
     diff = (w0[i, :d] * c0[j, :d]).sum(1) + w0[i, d] + c0[j, d] - np.log(x)
     f = weighting(x, 10.0, 0.75)
-    assert float(cost) == pytest.approx(0.5 * (f * diff ** 2).sum(), rel=1e-5)
+    assert float(cost) == pytest.approx(0.5 * (f * diff**2).sum(), rel=1e-5)
     # reference: gradients summed per row; the accumulator adds each entry's squared
     # gradient (as per-entry AdaGrad does), and the step divides by the updated accumulator
     g = 0.1 * f * diff
@@ -87,9 +92,9 @@ def test_one_adagrad_step_against_numpy(path):
         ew, ec = g[e] * np.append(c0[j[e], :d], 1.0), g[e] * np.append(w0[i[e], :d], 1.0)
         gw[i[e]] += ew
         gc[j[e]] += ec
-        sw[i[e]] += ew ** 2
-        sc[j[e]] += ec ** 2
-    assert not np.allclose(sw, gw ** 2)  # row 0 has three entries: the two rules differ here
+        sw[i[e]] += ew**2
+        sc[j[e]] += ec**2
+    assert not np.allclose(sw, gw**2)  # row 0 has three entries: the two rules differ here
     after = k.state()
     np.testing.assert_allclose(after["gradsq_w"], gw0 + sw, rtol=1e-5)
     np.testing.assert_allclose(after["gradsq_c"], gc0 + sc, rtol=1e-5)
@@ -132,8 +137,9 @@ def test_entry_sampling_is_unbiased_and_keeps_heavy_entries():
     p = visit_probability(x, cfg)
     np.testing.assert_allclose(p[3:], 1.0)
     # a visit weighs f(x_sample), so the expected weight is f(x) for every entry
-    np.testing.assert_allclose(p * np.maximum(weighting(x, 100.0, 0.75), weighting(10.0, 100.0, 0.75)),
-                               weighting(x, 100.0, 0.75))
+    np.testing.assert_allclose(
+        p * np.maximum(weighting(x, 100.0, 0.75), weighting(10.0, 100.0, 0.75)), weighting(x, 100.0, 0.75)
+    )
     assert visit_probability(x, GloVeConfig(x_sample=0.0, batch_size=4)) is None
     assert visit_probability(x, GloVeConfig(x_sample=10.0, batch_size=6)) is None  # one batch: all of it
     # and an epoch visits each entry with that probability
@@ -156,7 +162,8 @@ def test_sampled_training_reaches_the_full_passes_cost():
     def full_cost(k):
         w, c = k.state()["w"], k.state()["c"]
         diff = (w[rows, :-1] * c[cols, :-1]).sum(1) + w[rows, -1] + c[cols, -1] - np.log(x)
-        return 0.5 * (weighting(x, 10.0, 0.75) * diff ** 2).sum()
+        return 0.5 * (weighting(x, 10.0, 0.75) * diff**2).sum()
+
     costs = {}
     for x_sample in (0.0, 3.0):
         k = _kernel(d=5, n=n, x_sample=x_sample, batch_size=64)
@@ -198,8 +205,9 @@ def test_fit_cooccurrence_from_a_users_matrix(toy_corpus):
     other = GloVeVectorizer(vector_size=8, epochs=3, random_state=0).fit_cooccurrence(ref.cooccurrence_, words)
     np.testing.assert_allclose(other.wv_.vectors, ref.wv_.vectors, rtol=1e-5, atol=1e-6)
     assert other.cooccurrence_ is None and ref.cooccurrence_.shape == (len(words), len(words))
-    as_dict = GloVeVectorizer(vector_size=8, epochs=1).fit_cooccurrence(sp.coo_matrix(ref.cooccurrence_),
-                                                                         {w: i for i, w in enumerate(words)})
+    as_dict = GloVeVectorizer(vector_size=8, epochs=1).fit_cooccurrence(
+        sp.coo_matrix(ref.cooccurrence_), {w: i for i, w in enumerate(words)}
+    )
     assert as_dict.wv_.index_to_key == words
     with pytest.raises(ValueError, match="shape"):
         GloVeVectorizer().fit_cooccurrence(ref.cooccurrence_, words[:-1])
@@ -229,8 +237,9 @@ def test_pickle_loads_on_cpu_and_transforms_the_same(toy_corpus):
 
 def test_pipeline_grid_search_over_vector_size(toy_corpus):
     y = np.arange(len(toy_corpus)) % 2
-    pipe = make_pipeline(GloVeVectorizer(min_count=1, epochs=8, x_max=10, random_state=0),
-                         LogisticRegression(max_iter=500))
+    pipe = make_pipeline(
+        GloVeVectorizer(min_count=1, epochs=8, x_max=10, random_state=0), LogisticRegression(max_iter=500)
+    )
     grid = GridSearchCV(pipe, {"glovevectorizer__vector_size": [4, 12]}, cv=3).fit(toy_corpus, y)
     assert grid.best_score_ > 0.9
 
@@ -255,6 +264,7 @@ def test_divergence_is_a_clear_error_not_nan_vectors(toy_corpus, monkeypatch):
 
     def overflow(self, name, uniq, total, total_sq):
         real(self, name, uniq, total * np.float32(1e38), total_sq)
+
     monkeypatch.setattr(GloVeKernel, "_apply", overflow)
     vec = GloVeVectorizer(vector_size=8, min_count=1, epochs=3, random_state=0)
     with pytest.raises(FloatingPointError, match="smaller learning_rate"):
@@ -264,8 +274,9 @@ def test_divergence_is_a_clear_error_not_nan_vectors(toy_corpus, monkeypatch):
 
 def test_fit_cooccurrence_sums_a_pair_listed_twice_and_leaves_the_matrix_alone():
     words = ["a", "b", "c"]
-    dup = sp.csr_matrix((np.array([1.0, 2.0, 4.0, 3.0, 3.0]), np.array([1, 1, 2, 0, 0]), np.array([0, 3, 5, 5])),
-                        shape=(3, 3))
+    dup = sp.csr_matrix(
+        (np.array([1.0, 2.0, 4.0, 3.0, 3.0]), np.array([1, 1, 2, 0, 0]), np.array([0, 3, 5, 5])), shape=(3, 3)
+    )
     assert not dup.has_canonical_format
     before = dup.data.copy()
     a = GloVeVectorizer(vector_size=4, epochs=3, x_sample=None, random_state=0).fit_cooccurrence(dup, words)
@@ -279,8 +290,19 @@ def test_months_come_out_similar_on_real_text(enwiki_docs):
     # (at its default 25 epochs: with the per-entry accumulator, 10 epochs on this small
     # corpus are not enough for the months to gather)
     vec = GloVeVectorizer(min_count=5, n_jobs=2, random_state=0).fit(enwiki_docs)
-    months = {"february", "march", "april", "may", "june", "july", "august", "september", "october",
-              "november", "december"}
+    months = {
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    }
     near = [w for w, _ in vec.wv_.most_similar("january", topn=5)]
     assert len(months.intersection(near)) >= 3, near
     assert "two" in [w for w, _ in vec.wv_.most_similar("three", topn=3)]
@@ -297,9 +319,9 @@ def test_a_matrix_of_one_batch_is_visited_in_full():
 def test_a_huge_window_is_clipped_to_the_longest_document():
     """window=10**9 once looped for minutes; no pair is further apart than a document is long."""
     import time
+
     corpus = Corpus(np.array([0, 1, 2, 1, 0, 2, 1], np.int32), np.array([0, 4, 7]))
     t0 = time.perf_counter()
     huge = cooccurrence_matrix(corpus, 3, window=10**9)
     assert time.perf_counter() - t0 < 5
     assert (huge != cooccurrence_matrix(corpus, 3, window=3)).nnz == 0
-

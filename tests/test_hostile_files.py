@@ -57,6 +57,7 @@ def test_vocabulary_ids_outside_the_vectors_are_refused(tmp_path, vectorizer, ba
     def change(payload):
         vocab = fitted_state(payload)["vocabulary_"]["__dict__"]
         vocab[next(iter(vocab))] = bad_id
+
     rewrite(path, change)
     with pytest.raises(ValueError, match=r"w2v\.skembed.*vocabulary_ ids"):
         load(path)
@@ -85,6 +86,7 @@ def test_classes_that_do_not_match_the_outputs_are_refused(tmp_path, classifier)
     def change(payload):
         classes = fitted_state(payload)["classes_"]
         classes["__strings__"] = classes["__strings__"] + ["third"]
+
     rewrite(path, change)
     with pytest.raises(ValueError, match="classes_ has 3 labels for 2 outputs"):
         load(path)
@@ -104,6 +106,7 @@ def _write_entries(path, entries, compression=zipfile.ZIP_DEFLATED):
 def test_a_zip_bomb_is_refused_before_it_is_inflated(tmp_path, vectorizer):
     """An entry of 1 GB of zeros compresses to about 1 MB; its declared size is checked first."""
     import tracemalloc
+
     path = tmp_path / "bomb.skembed"
     save(vectorizer, path)
     entries = _entries(path)
@@ -137,9 +140,10 @@ def test_an_array_referred_to_twice_is_inflated_once(tmp_path, vectorizer):
     def share(payload):
         state = fitted_state(payload)
         state["syn1neg_"] = state["wv_"]["state"]["__dict__"]["vectors"]
+
     rewrite(path, share)
     with zipfile.ZipFile(path) as zf:
-        budget = sum(i.file_size for i in zf.infolist())    # the unused entry still counts nowhere
+        budget = sum(i.file_size for i in zf.infolist())  # the unused entry still counts nowhere
         unused = [i for i in zf.infolist() if i.filename.startswith("arrays/")]
     payload = json.loads(_entries(path)["skembed.json"])
     used = {v for v in _array_names(payload)}
@@ -187,10 +191,15 @@ def test_a_foreign_token_pattern_needs_trust(tmp_path, vectorizer):
     assert load(path, trusted=True).token_pattern == "(a+)+$"
 
 
-@pytest.mark.parametrize("change, message", [
-    (dict(n_jobs="all"), "n_jobs"), (dict(vector_size=-3), "vector_size"), (dict(pooling="median"), "pooling"),
-    (dict(min_count=0), "min_count"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (dict(n_jobs="all"), "n_jobs"),
+        (dict(vector_size=-3), "vector_size"),
+        (dict(pooling="median"), "pooling"),
+        (dict(min_count=0), "min_count"),
+    ],
+)
 def test_parameters_outside_their_constraints_are_refused(tmp_path, vectorizer, change, message):
     path = tmp_path / "params.skembed"
     save(vectorizer, path)
@@ -201,6 +210,7 @@ def test_parameters_outside_their_constraints_are_refused(tmp_path, vectorizer, 
 
 def test_loading_a_classifier_leaves_the_global_rng_alone(tmp_path, classifier):
     import torch
+
     path = tmp_path / "clf.skembed"
     save(classifier, path)
     torch.manual_seed(123)
@@ -214,10 +224,11 @@ _hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-_json = st.recursive(st.none() | st.booleans() | st.integers(-2**40, 2**40) | st.floats(allow_nan=False)
-                     | st.text(max_size=8),
-                     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
-                                                                                max_size=4), max_leaves=12)
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**40), 2**40) | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
 
 
 def _paths(value, prefix=()):
@@ -245,6 +256,7 @@ def test_a_fuzzed_manifest_loads_or_fails_with_a_value_error(tmp_path, saved_man
     """Replace one place of a real manifest by arbitrary JSON: load either succeeds or raises
     ValueError, never another exception."""
     import copy
+
     entries, payload = saved_manifest
     payload = copy.deepcopy(payload)
     places = [p for p in _paths(payload) if p]

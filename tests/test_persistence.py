@@ -26,6 +26,7 @@ def test_safe_format_round_trip_predicts_identically(name, tmp_path):
 
 def test_unfitted_estimator_and_nested_embeddings_round_trip(tmp_path):
     from skembed import AttentionPoolingClassifier, Word2VecVectorizer
+
     clf = AttentionPoolingClassifier(embeddings=Word2VecVectorizer(vector_size=4), ngram_range=(1, 3))
     save(clf, tmp_path / "c.skembed")
     back = load(tmp_path / "c.skembed")
@@ -81,8 +82,9 @@ def test_tampered_files_never_run_code(tmp_path, monkeypatch):
     assert not (tmp_path / "PWNED").exists()
     # 3. unknown tags, foreign zips, non-zips
     save(est, "m.skembed")
-    _rewrite("m.skembed", manifest=lambda m: {**m, "object": {"__object__": "WordVectors",
-                                                              "state": {"__pickle__": "abc"}}})
+    _rewrite(
+        "m.skembed", manifest=lambda m: {**m, "object": {"__object__": "WordVectors", "state": {"__pickle__": "abc"}}}
+    )
     with pytest.raises(ValueError, match="unknown entry type"):
         load("m.skembed")
     with zipfile.ZipFile("foreign.zip", "w") as zf:
@@ -123,6 +125,7 @@ def test_an_interrupted_save_leaves_the_previous_file(tmp_path, monkeypatch):
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
+
     monkeypatch.setattr(np, "save", interrupted)
     with pytest.raises(KeyboardInterrupt):
         save(WordVectors(["c"], np.ones((1, 2), np.float32)), path)
@@ -143,6 +146,7 @@ def test_an_interrupted_vector_file_write_leaves_the_previous_file(tmp_path, mon
 @pytest.mark.parametrize("binary", [False, True])
 def test_gz_vector_files_are_compressed_and_read_back_by_us_and_gensim(tmp_path, binary):
     from gensim.models import KeyedVectors
+
     wv = WordVectors(["king", "queen", "naïve"], np.arange(12, dtype=np.float32).reshape(3, 4) / 7)
     path = tmp_path / "vectors.txt.gz"
     wv.save_word2vec_format(path, binary=binary)
@@ -163,6 +167,7 @@ def test_load_and_save_of_a_non_path_are_type_errors():
 
 def test_saved_files_get_the_permissions_a_plain_write_would_give(tmp_path):
     import os
+
     path = tmp_path / "vectors.skembed"
     save(WordVectors(["a"], np.ones((1, 2), np.float32)), path)
     plain = tmp_path / "plain"

@@ -70,6 +70,7 @@ def test_empty_documents_and_empty_corpus_are_zero_not_nan():
 
 def test_max_pooling_across_chunks(monkeypatch):
     import skembed.pooling as pooling
+
     monkeypatch.setattr(pooling, "_MAX_CHUNK_TOKENS", 2)
     np.testing.assert_allclose(pool(corpus(), VECTORS, "max"), reference("max"), rtol=1e-6)
 

@@ -31,8 +31,10 @@ def test_ci_runs_the_readme_test_command():
 
 
 def test_no_package_registry_host_is_named():
-    hosts = tuple(a + "." + b for a, b in (("pypi", "org"), ("files", "pythonhosted"), ("pythonhosted", "org"),
-                                           ("download", "pytorch.org")))
+    hosts = tuple(
+        a + "." + b
+        for a, b in (("pypi", "org"), ("files", "pythonhosted"), ("pythonhosted", "org"), ("download", "pytorch.org"))
+    )
     for path in [ROOT / "README.md", *ROOT.glob("**/*.py"), *ROOT.glob("**/*.toml"), ROOT / ".ci" / "run"]:
         if ".venv" in path.parts:
             continue

@@ -19,8 +19,10 @@ def vectorizer_search(vectorizer, n_jobs):
     return grid.fit(TEXTS, LABELS)
 
 
-@pytest.mark.parametrize("vectorizer", [Word2VecVectorizer(min_count=1, epochs=1, random_state=0),
-                                        GloVeVectorizer(min_count=1, epochs=2, random_state=0)])
+@pytest.mark.parametrize(
+    "vectorizer",
+    [Word2VecVectorizer(min_count=1, epochs=1, random_state=0), GloVeVectorizer(min_count=1, epochs=2, random_state=0)],
+)
 def test_parallel_grid_search_equals_serial(vectorizer):
     serial = vectorizer_search(vectorizer, 1)
     parallel = vectorizer_search(vectorizer, 2)
@@ -32,8 +34,9 @@ def test_attention_grid_search_over_embedding_dim_and_embeddings_vector_size():
     clf = AttentionPoolingClassifier(epochs=2, random_state=0)
     grid = GridSearchCV(clf, {"embedding_dim": [4, 8]}, cv=CV, n_jobs=2).fit(TEXTS, LABELS)
     assert grid.best_params_["embedding_dim"] in (4, 8)
-    nested = AttentionPoolingClassifier(embeddings=Word2VecVectorizer(min_count=1, epochs=1, random_state=0),
-                                        epochs=2, random_state=0)
+    nested = AttentionPoolingClassifier(
+        embeddings=Word2VecVectorizer(min_count=1, epochs=1, random_state=0), epochs=2, random_state=0
+    )
     serial = GridSearchCV(nested, {"embeddings__vector_size": [4, 8]}, cv=CV).fit(TEXTS, LABELS)
     parallel = GridSearchCV(nested, {"embeddings__vector_size": [4, 8]}, cv=CV, n_jobs=2).fit(TEXTS, LABELS)
     np.testing.assert_array_equal(serial.cv_results_["mean_test_score"], parallel.cv_results_["mean_test_score"])
@@ -65,8 +68,11 @@ def test_fits_under_joblib_workers_use_one_thread_each_and_restore_settings():
 def test_grid_search_on_a_dask_cluster():
     distributed = pytest.importorskip("dask.distributed")
     from joblib import parallel_backend
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) \
-            as cluster, distributed.Client(cluster):
+
+    with (
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        distributed.Client(cluster),
+    ):
         with parallel_backend("dask"):
             on_dask = vectorizer_search(Word2VecVectorizer(min_count=1, epochs=1, random_state=0), -1)
     local = vectorizer_search(Word2VecVectorizer(min_count=1, epochs=1, random_state=0), 1)

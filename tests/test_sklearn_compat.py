@@ -13,10 +13,16 @@ from skembed import AttentionPoolingClassifier, Word2VecVectorizer
 
 NAMES = list(factories())
 # scikit-learn's own checks that need no numeric data (check_estimator skips raw-text estimators)
-SK_CHECKS = ["check_no_attributes_set_in_init", "check_parameters_default_constructible",
-             "check_get_params_invariance", "check_set_params", "check_estimator_cloneable",
-             "check_estimator_repr", "check_do_not_raise_errors_in_init_or_set_params",
-             "check_estimator_tags_renamed"]
+SK_CHECKS = [
+    "check_no_attributes_set_in_init",
+    "check_parameters_default_constructible",
+    "check_get_params_invariance",
+    "check_set_params",
+    "check_estimator_cloneable",
+    "check_estimator_repr",
+    "check_do_not_raise_errors_in_init_or_set_params",
+    "check_estimator_tags_renamed",
+]
 
 
 @pytest.fixture(params=NAMES)
@@ -60,8 +66,11 @@ def test_clone_of_fitted_is_unfitted_with_equal_params(make):
 
 def test_not_fitted_error_for_every_method_that_needs_a_fit(make):
     est = make()
-    methods = ["transform", "get_feature_names_out"] if not hasattr(est, "predict") else \
-        ["predict", "predict_proba", "decision_function", "transform", "explain", "attention_weights"]
+    methods = (
+        ["transform", "get_feature_names_out"]
+        if not hasattr(est, "predict")
+        else ["predict", "predict_proba", "decision_function", "transform", "explain", "attention_weights"]
+    )
     for m in methods:
         with pytest.raises(NotFittedError):
             getattr(est, m)(TEXTS[:2]) if m != "get_feature_names_out" else est.get_feature_names_out()
@@ -111,6 +120,7 @@ def test_set_output_pandas(name):
 def test_pipeline_feature_names(make):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
+
     est = make()
     if hasattr(est, "predict"):
         pytest.skip("a classifier ends a pipeline")

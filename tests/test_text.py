@@ -20,17 +20,24 @@ def test_emoji_and_punctuation_are_dropped_by_default_but_pattern_can_keep_them(
     assert tokens(["great 😀 stuff!!"], token_pattern=r"\w+|[^\w\s]") == [["great", "😀", "stuff", "!", "!"]]
 
 
-@pytest.mark.parametrize("ours, anchored", [(r"(?u)\w+", r"(?u)\b\w+\b"),
-                                             (r"(?u)\w+|[^\w\s]", r"(?u)\b\w+\b|[^\w\s]")])
+@pytest.mark.parametrize("ours, anchored", [(r"(?u)\w+", r"(?u)\b\w+\b"), (r"(?u)\w+|[^\w\s]", r"(?u)\b\w+\b|[^\w\s]")])
 def test_default_patterns_find_the_same_tokens_as_their_word_boundary_forms(ours, anchored):
     """The defaults drop scikit-learn's \\b anchors for speed; the tokens must not change."""
     import re
 
     from skembed import AttentionPoolingClassifier
     from skembed._text import DEFAULT_TOKEN_PATTERN
+
     assert ours in (DEFAULT_TOKEN_PATTERN, AttentionPoolingClassifier().token_pattern)
-    texts = ["don't stop-me now!! x2 _a_ é½ 東京2024 😀ok", "a.b,c;d  e\tf__g-h", "", "!!!", "__", "½¾ ok9 9ok",
-             "ünï-cödé's \u0301x ǅ ⅷ ١٢٣"]
+    texts = [
+        "don't stop-me now!! x2 _a_ é½ 東京2024 😀ok",
+        "a.b,c;d  e\tf__g-h",
+        "",
+        "!!!",
+        "__",
+        "½¾ ok9 9ok",
+        "ünï-cödé's \u0301x ǅ ⅷ ١٢٣",
+    ]
     for text in texts:
         assert re.findall(ours, text) == re.findall(anchored, text), text
 
@@ -103,6 +110,7 @@ def test_invalid_pattern_and_tokenizer():
 
 def test_tokenizer_pickles():
     import pickle
+
     tok = pickle.loads(pickle.dumps(Tokenizer(lowercase=False)))
     assert tok("Ab cd") == ["Ab", "cd"]
 
@@ -193,9 +201,11 @@ def test_negative_distribution_and_alias_tables():
 
     from skembed import Word2VecVectorizer
     from skembed._word2vec_kernel import Word2VecKernel
+
     config = replace(Word2VecVectorizer(negative=1)._config(), negative_draws=1)
-    kernel = Word2VecKernel(config, np.ones(500, np.float32), (prob, alias),
-                            torch.device("cpu"), torch.Generator().manual_seed(0))
+    kernel = Word2VecKernel(
+        config, np.ones(500, np.float32), (prob, alias), torch.device("cpu"), torch.Generator().manual_seed(0)
+    )
     freq = np.bincount(kernel._negatives(400_000).numpy(), minlength=500) / 400_000
     top = p > 0.01
     assert np.abs(freq - p).max() < 1e-3 and freq[top] == pytest.approx(p[top], rel=0.06)
@@ -221,6 +231,7 @@ def test_corpus_select_and_concatenate():
 
 def test_distinct_ids_match_numpy_unique():
     from skembed._corpus import DistinctIds
+
     rng = np.random.default_rng(0)
     distinct = DistinctIds(50)
     for _ in range(3):  # the scratch tables are reset between batches

@@ -134,12 +134,14 @@ def test_most_similar_and_cosmul_equal_gensims(paired_vectors):
     wv, kv, vec = paired_vectors
     for pos, neg in [(["w1", "w2"], ["w3"]), (["w4"], []), ([vec, "w5"], ["w6"]), ([("w7", 2.0), "w8"], [])]:
         _same_ranking(wv.most_similar(pos, neg, topn=7), kv.most_similar(pos, neg, topn=7))
-    _same_ranking(wv.most_similar_cosmul(["w1", "w2"], ["w3"], topn=7),
-                  kv.most_similar_cosmul(["w1", "w2"], ["w3"], topn=7))
+    _same_ranking(
+        wv.most_similar_cosmul(["w1", "w2"], ["w3"], topn=7), kv.most_similar_cosmul(["w1", "w2"], ["w3"], topn=7)
+    )
     _same_ranking(wv.most_similar_cosmul("w9", topn=5), kv.most_similar_cosmul("w9", topn=5))
     np.testing.assert_allclose(wv.most_similar("w1", topn=None), kv.most_similar("w1", topn=None), atol=1e-6)
-    np.testing.assert_allclose(wv.most_similar_cosmul(["w1"], ["w2"], topn=None),
-                               kv.most_similar_cosmul(["w1"], ["w2"], topn=None), rtol=1e-5)
+    np.testing.assert_allclose(
+        wv.most_similar_cosmul(["w1"], ["w2"], topn=None), kv.most_similar_cosmul(["w1"], ["w2"], topn=None), rtol=1e-5
+    )
     assert wv.most_similar("w1", topn=0) == [] == kv.most_similar("w1", topn=0)
 
 
@@ -149,11 +151,15 @@ def test_distances_ranks_and_means_equal_gensims(paired_vectors):
     np.testing.assert_allclose(wv.distances(vec, ["w2", "w3"]), kv.distances(vec, ["w2", "w3"]), atol=1e-6)
     assert wv.closer_than("w1", "w20") == kv.closer_than("w1", "w20")
     assert wv.rank("w1", "w20") == kv.rank("w1", "w20")
-    assert wv.n_similarity(["w1", "w2"], ["w3", "w4"]) == pytest.approx(kv.n_similarity(["w1", "w2"], ["w3", "w4"]),
-                                                                        abs=1e-6)
+    assert wv.n_similarity(["w1", "w2"], ["w3", "w4"]) == pytest.approx(
+        kv.n_similarity(["w1", "w2"], ["w3", "w4"]), abs=1e-6
+    )
     for kwargs in [{}, {"pre_normalize": False}, {"post_normalize": True}]:
-        np.testing.assert_allclose(wv.get_mean_vector(["w1", vec, "missing"], [1, 2, -3], **kwargs),
-                                   kv.get_mean_vector(["w1", vec, "missing"], [1, 2, -3], **kwargs), atol=1e-6)
+        np.testing.assert_allclose(
+            wv.get_mean_vector(["w1", vec, "missing"], [1, 2, -3], **kwargs),
+            kv.get_mean_vector(["w1", vec, "missing"], [1, 2, -3], **kwargs),
+            atol=1e-6,
+        )
     with pytest.raises(KeyError):
         wv.get_mean_vector(["missing"], ignore_missing=False)
     with pytest.raises(ValueError):
@@ -162,10 +168,10 @@ def test_distances_ranks_and_means_equal_gensims(paired_vectors):
 
 def test_add_vectors_as_gensim_does():
     wv = WordVectors(["a", "b"], np.eye(2, dtype=np.float32), counts=[3, 1])
-    wv.most_similar("a")                                  # fills the cache that add_vectors must drop
+    wv.most_similar("a")  # fills the cache that add_vectors must drop
     wv.add_vectors(["b", "c"], np.array([[5, 5], [0, 2]], np.float32))
     assert wv.index_to_key == ["a", "b", "c"] and wv.get_index("c") == 2
-    np.testing.assert_array_equal(wv["b"], [0, 1])       # kept without replace
+    np.testing.assert_array_equal(wv["b"], [0, 1])  # kept without replace
     assert wv.counts.tolist() == [3, 1, 0]
     wv.add_vectors("b", [7, 7], replace=True)
     np.testing.assert_array_equal(wv["b"], [7, 7])

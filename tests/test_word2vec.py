@@ -13,16 +13,28 @@ from skembed._word2vec_kernel import Word2VecConfig, Word2VecKernel, overlap_add
 
 
 def make_kernel(algorithm, n_words=7, d=4, window=2, group=1, draws=1, spread=False):
-    cfg = Word2VecConfig(vector_size=d, window=window, algorithm=algorithm, negative=2, alpha=0.025,
-                         min_alpha=1e-4, shrink_windows=False, batch_size=64, row_update_cap=0, ngram_update_cap=0,
-                         negative_group=group, negative_draws=draws, spread_groups=spread, shuffle_piece=0)
+    cfg = Word2VecConfig(
+        vector_size=d,
+        window=window,
+        algorithm=algorithm,
+        negative=2,
+        alpha=0.025,
+        min_alpha=1e-4,
+        shrink_windows=False,
+        batch_size=64,
+        row_update_cap=0,
+        ngram_update_cap=0,
+        negative_group=group,
+        negative_draws=draws,
+        spread_groups=spread,
+        shuffle_piece=0,
+    )
     gen = torch.Generator().manual_seed(0)
     rng = np.random.default_rng(0)
     w_in = rng.normal(scale=0.3, size=(n_words, d)).astype(np.float32)
     w_out = rng.normal(scale=0.3, size=(n_words, d)).astype(np.float32)
     uniform = (np.ones(n_words, np.float32), np.arange(n_words))
-    k = Word2VecKernel(cfg, np.ones(n_words, np.float32), uniform,
-                       torch.device("cpu"), gen, w_in=w_in, w_out=w_out)
+    k = Word2VecKernel(cfg, np.ones(n_words, np.float32), uniform, torch.device("cpu"), gen, w_in=w_in, w_out=w_out)
     return k, w_in, w_out
 
 
@@ -57,12 +69,14 @@ def explicit_loss(algorithm, w_in, w_out, ids, doc, window, negs, neg_weight=1.0
     return loss
 
 
-@pytest.mark.parametrize("group, n_draws, spread", [(1, 1, False), (3, 1, False), (3, 2, False), (4, 2, False),
-                                                    (3, 1, True), (4, 2, True)])
+@pytest.mark.parametrize(
+    "group, n_draws, spread", [(1, 1, False), (3, 1, False), (3, 2, False), (4, 2, False), (3, 1, True), (4, 2, True)]
+)
 @pytest.mark.parametrize("one_word_doc", [False, True])
 @pytest.mark.parametrize("algorithm", ["skipgram", "cbow"])
-def test_one_step_equals_gradient_descent_on_the_explicit_loss(algorithm, group, n_draws, spread, one_word_doc,
-                                                               monkeypatch):
+def test_one_step_equals_gradient_descent_on_the_explicit_loss(
+    algorithm, group, n_draws, spread, one_word_doc, monkeypatch
+):
     """Centres in one group share one draw of ``n_draws * negative`` words, each
     weighted ``1 / n_draws``. Groups are consecutive centres, or with
     ``spread_groups`` the n centres form ceil(n / group) groups of centres that
@@ -77,8 +91,11 @@ def test_one_step_equals_gradient_descent_on_the_explicit_loss(algorithm, group,
     negs = draws[centre % -(-len(ids) // group) if spread else centre // group]
     ids_ext, codes = batch_inputs(k, ids, doc)
     lr = 0.1
-    loss = k._sg_step(ids_ext, codes, 0, len(ids), lr) if algorithm == "skipgram" else \
-        k._cbow_step(ids_ext, codes, 0, len(ids), lr)
+    loss = (
+        k._sg_step(ids_ext, codes, 0, len(ids), lr)
+        if algorithm == "skipgram"
+        else k._cbow_step(ids_ext, codes, 0, len(ids), lr)
+    )
 
     a = torch.tensor(w_in, dtype=torch.float64, requires_grad=True)
     b = torch.tensor(w_out, dtype=torch.float64, requires_grad=True)
@@ -104,6 +121,7 @@ def test_each_batch_of_a_chunk_uses_its_own_row_of_the_chunks_negative_draws(alg
         out = negative_step(*args, **kwargs)
         used.append(out[0])
         return out
+
     monkeypatch.setattr(k, "_negative_step", recording_step)
     k.train(np.arange(10) % 7, np.array([0, 6, 10]), epochs=1, total_words=10, words_done=0)
     # 10 tokens (all kept) in batches of 4, 4 and 2: 2, 2 and 1 groups of 2 x 2 draws
@@ -134,10 +152,10 @@ def test_window_mask_statistics():
     k.cfg.shrink_windows = True
     n = 20000
     doc = torch.zeros(n, dtype=torch.int64)
-    doc[n // 2:] = 1
+    doc[n // 2 :] = 1
     _, codes = batch_inputs(k, torch.zeros(n, dtype=torch.int64), doc)
     mask = k._window_rows(codes)[:, :11].bool()
-    inner = mask[100:n // 2 - 100].float().mean(0)
+    inner = mask[100 : n // 2 - 100].float().mean(0)
     for j, expected in zip(range(1, 6), [1.0, 0.8, 0.6, 0.4, 0.2]):
         assert inner[5 + j] == pytest.approx(expected, abs=0.02)
         assert inner[5 - j] == pytest.approx(expected, abs=0.02)
@@ -163,23 +181,27 @@ def test_window_rows_match_the_definition(algorithm, window, table):
     gen_state = k.gen.get_state()
     codes = k._window_codes(limits)
     k.gen.set_state(gen_state)
-    r = window - torch.randint(0, window, (len(doc),), generator=k.gen)    # the draws the codes used
+    r = window - torch.randint(0, window, (len(doc),), generator=k.gen)  # the draws the codes used
     rows = k._window_rows(codes)
     width = 2 * window + 1
     for t in range(len(doc)):
-        expected = torch.tensor([float(o != 0 and abs(o) <= r[t] and 0 <= t + o < len(doc) and doc[t + o] == doc[t])
-                                 for o in range(-window, window + 1)])
+        expected = torch.tensor(
+            [
+                float(o != 0 and abs(o) <= r[t] and 0 <= t + o < len(doc) and doc[t + o] == doc[t])
+                for o in range(-window, window + 1)
+            ]
+        )
         torch.testing.assert_close(rows[t, :width], expected)
         count = expected.sum()
         if algorithm == "skipgram":
             assert rows[t, width] == count
         else:
-            torch.testing.assert_close(rows[t, width:2 * width], expected / max(float(count), 1.0))
+            torch.testing.assert_close(rows[t, width : 2 * width], expected / max(float(count), 1.0))
             assert rows[t, 2 * width] == float(count > 0)
 
 
 def test_huge_windows_build_no_table():
-    k, _, _ = make_kernel("cbow", window=300)      # a table would hold 90601 x 1203 entries
+    k, _, _ = make_kernel("cbow", window=300)  # a table would hold 90601 x 1203 entries
     assert k._window_table is None
     assert make_kernel("cbow", window=100)[0]._window_table is not None
 
@@ -204,8 +226,25 @@ def test_similar_words_come_out_similar_on_real_text(small_fit, shared_data):
     # untrained vectors score about 0
     assert wv.evaluate_word_pairs(shared_data / "wordsim353.tsv")[1].statistic > 0.12
     months = {w for w, _ in wv.most_similar("march", topn=10)}
-    assert len(months & {"january", "february", "april", "may", "june", "july", "august", "september",
-                         "october", "november", "december"}) >= 3
+    assert (
+        len(
+            months
+            & {
+                "january",
+                "february",
+                "april",
+                "may",
+                "june",
+                "july",
+                "august",
+                "september",
+                "october",
+                "november",
+                "december",
+            }
+        )
+        >= 3
+    )
 
 
 def test_history_and_fitted_attributes(small_fit):
@@ -229,8 +268,9 @@ def test_same_seed_and_threads_give_identical_vectors(toy_corpus, algorithm):
 
 def test_cbow_vectors_separate_topics(toy_corpus):
     y = np.arange(len(toy_corpus)) % 2
-    vec = Word2VecVectorizer(vector_size=20, min_count=1, epochs=5, algorithm="cbow", window=3,
-                             random_state=0).fit(toy_corpus[:300])
+    vec = Word2VecVectorizer(vector_size=20, min_count=1, epochs=5, algorithm="cbow", window=3, random_state=0).fit(
+        toy_corpus[:300]
+    )
     clf = LogisticRegression().fit(vec.transform(toy_corpus[:300]), y[:300])
     assert clf.score(vec.transform(toy_corpus[300:]), y[300:]) > 0.9
 
@@ -238,6 +278,7 @@ def test_cbow_vectors_separate_topics(toy_corpus):
 def test_n_jobs_sets_and_restores_torch_threads(toy_corpus, monkeypatch):
     seen = []
     import skembed._word2vec_kernel as kernel
+
     original = kernel.Word2VecKernel.train
 
     def spy(self, *a, **k):
@@ -285,8 +326,9 @@ def test_pickle_round_trip_predicts_the_same(toy_corpus):
 
 def test_pipeline_and_grid_search_over_vector_size(toy_corpus):
     y = np.arange(len(toy_corpus)) % 2
-    pipe = make_pipeline(Word2VecVectorizer(min_count=1, epochs=3, window=3, random_state=0),
-                         LogisticRegression(max_iter=500))
+    pipe = make_pipeline(
+        Word2VecVectorizer(min_count=1, epochs=3, window=3, random_state=0), LogisticRegression(max_iter=500)
+    )
     grid = GridSearchCV(pipe, {"word2vecvectorizer__vector_size": [4, 16]}, cv=3)
     grid.fit(toy_corpus, y)
     assert grid.best_params_["word2vecvectorizer__vector_size"] in (4, 16)
@@ -299,7 +341,7 @@ def test_bad_parameters_are_clear_errors(toy_corpus):
         Word2VecVectorizer(algorithm="glove").fit(toy_corpus)
     with pytest.raises(ValueError, match="vector_size"):
         Word2VecVectorizer(vector_size=0).fit(toy_corpus)
-    if not torch.cuda.is_available():   # (a skip inside the raises block would skip the checks below)
+    if not torch.cuda.is_available():  # (a skip inside the raises block would skip the checks below)
         with pytest.raises(ValueError, match="no CUDA GPU"):
             Word2VecVectorizer(min_count=1, device="cuda").fit(toy_corpus)
     with pytest.raises(ValueError, match="vocabulary is empty"):
@@ -316,12 +358,12 @@ def test_a_short_batch_after_a_full_one_sees_no_stale_rows(algorithm):
     doc = torch.zeros_like(ids)
     k, _, _ = make_kernel(algorithm)
     monkey = torch.tensor([0, 6] * 64)
-    k._negatives = lambda m: monkey[:m * k.cfg.negative]
+    k._negatives = lambda m: monkey[: m * k.cfg.negative]
     ids_ext, codes = batch_inputs(k, ids, doc)
     step = k._sg_step if algorithm == "skipgram" else k._cbow_step
-    step(ids_ext, codes[:9], 0, 9, 0.1)                    # fills the buffers
+    step(ids_ext, codes[:9], 0, 9, 0.1)  # fills the buffers
     w_in, w_out = k.w_in.clone(), k.w_out.clone()
-    step(ids_ext, codes[9:], 9, 3, 0.1)                    # a short batch on used buffers
+    step(ids_ext, codes[9:], 9, 3, 0.1)  # a short batch on used buffers
     fresh, _, _ = make_kernel(algorithm)
     fresh.w_in, fresh.w_out = w_in, w_out
     fresh._negatives = k._negatives
@@ -336,6 +378,7 @@ def test_default_quality_holds_on_sorted_short_documents(gloss_docs, shared_data
     to about 0 (gensim 0.19 here). gensim's sequential updates on the same text set
     the floor; visiting the corpus in shuffled pieces keeps us above it."""
     from gensim.models import Word2Vec
+
     settings = dict(vector_size=50, window=5, min_count=5, epochs=3)
     ours = Word2VecVectorizer(algorithm="cbow", n_jobs=2, random_state=0, **settings).fit(gloss_docs).wv_
     theirs = Word2Vec(gloss_docs, sg=0, workers=2, seed=0, **settings).wv
@@ -367,10 +410,11 @@ def test_pieces_are_visited_in_a_new_order_each_epoch_with_their_inner_order_kep
 def test_a_corpus_of_one_batch_still_trains_in_one_epoch(algorithm):
     """Output vectors start at zero, so a single step cannot move the input vectors:
     an epoch takes several steps however small the corpus."""
-    docs = ["the cat sat on the mat", "the dog sat on the log"] * 20           # 240 tokens
-    vec = Word2VecVectorizer(algorithm=algorithm, vector_size=8, min_count=1, epochs=1, sample=0,
-                             random_state=0).fit(docs)
-    assert np.abs(vec.wv_.vectors).max() > 0.5 / 8                          # beyond the initial range
+    docs = ["the cat sat on the mat", "the dog sat on the log"] * 20  # 240 tokens
+    vec = Word2VecVectorizer(algorithm=algorithm, vector_size=8, min_count=1, epochs=1, sample=0, random_state=0).fit(
+        docs
+    )
+    assert np.abs(vec.wv_.vectors).max() > 0.5 / 8  # beyond the initial range
 
 
 @pytest.mark.parametrize("algorithm", ["skipgram", "cbow"])

@@ -13,8 +13,15 @@ from importlib import resources
 import numpy as np
 from sklearn.utils import Bunch
 
-__all__ = ["load_sms_spam", "load_tweets_sentiment", "load_enwiki_small", "load_word_pairs",
-           "word_pairs_path", "analogies_path", "data_path"]
+__all__ = [
+    "load_sms_spam",
+    "load_tweets_sentiment",
+    "load_enwiki_small",
+    "load_word_pairs",
+    "word_pairs_path",
+    "analogies_path",
+    "data_path",
+]
 
 _WORD_PAIRS = {"wordsim353": "wordsim353.tsv.gz", "simlex999": "simlex999.txt.gz"}
 
@@ -127,6 +134,7 @@ def load_word_pairs(name: str):
     ('love', 'sex', 6.77)
     """
     from .._word_files import parse_word_pairs
+
     word_pairs_path(name)
     return parse_word_pairs(_read_text(_WORD_PAIRS[name]).splitlines())
 
