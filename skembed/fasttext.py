@@ -38,7 +38,8 @@ class FastTextVectorizer(Word2VecVectorizer):
         vocabulary's distinct n-grams, not with ``bucket``.
     oov_vectors : bool, default=True
         ``transform`` gives a word unseen in training the mean of its n-gram
-        vectors; False drops it, as the other vectorizers do.
+        vectors (one none of whose n-grams was trained is dropped, as an unknown
+        word is); False drops every unseen word, as the other vectorizers do.
     batch_size : int or None, default=None
         Centre words per training step (None: 2048 for both algorithms; CBOW's
         word2vec default of 6144 sums too many alike updates into the n-gram
@@ -196,7 +197,14 @@ random_state, verbose
         corpus, unseen = encode_with_unseen(X, self._make_tokenizer(), self.wv_.key_to_index)
         vectors = self.wv_.vectors
         if unseen:
-            vectors = np.vstack([vectors, self.wv_.ngram_vectors(unseen)])
+            extra = self.wv_.ngram_vectors(unseen)
+            # an unseen word none of whose n-grams was trained has a zero vector: it is dropped,
+            # as an unknown word is, rather than diluting its document's mean
+            has = np.any(extra != 0, axis=1)
+            if not has.all():
+                known = np.concatenate([np.ones(len(vectors), bool), has])
+                corpus = corpus.select(known[corpus.ids])
+            vectors = np.vstack([vectors, extra])
         return self.pooler_.transform(corpus, vectors)
 
     def save_facebook_model(self, path):

@@ -338,3 +338,14 @@ def test_classifier_subwords_with_an_encoder(encoder):
     X, y = SPAM_HAM
     clf = AttentionPoolingClassifier(subwords=(3, 5), encoder=encoder, epochs=4, random_state=0).fit(X, y)
     assert clf.score(X, y) > 0.9 and clf.predict_proba(["fr33 priize"]).shape == (1, 2)
+
+
+def test_unseen_words_without_any_trained_ngram_are_dropped_not_averaged_in():
+    """A zero vector would halve a two-word document's mean; such a word counts as unknown."""
+    vec = _fit(bucket=2_000_000)  # (5000 buckets could collide with a used one)
+    assert not np.any(vec.wv_["qqqqq"])
+    np.testing.assert_allclose(vec.transform(["cat qqqqq"]), vec.transform(["cat"]), rtol=1e-6)
+    plain = _fit(min_n=5, max_n=3)  # no n-grams at all: plain word vectors
+    assert plain.wv_.vectors_ngrams.shape[0] == 0
+    np.testing.assert_allclose(plain.transform(["cat catz"]), plain.transform(["cat"]), rtol=1e-6)
+    assert not np.any(plain.transform(["catz"]))
