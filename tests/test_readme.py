@@ -20,6 +20,7 @@ def test_readme_python_blocks_run(capsys):
         exec(compile(block, "README.md", "exec"), namespace)
     out = capsys.readouterr().out
     assert "AttentionPoolingClassifier:" in out and "embed__vector_size" in out
+    assert re.search(r"\(\d+, 32\) True", out)  # the Dask recipe gives transform's vectors
 
 
 def test_ci_runs_the_readme_test_command():
