@@ -141,8 +141,7 @@ random_state, verbose
         self.bucket = bucket
         self.oov_vectors = oov_vectors
 
-    def _make_kernel(self, vocab, device, generator, w_in, w_out):
-        index, offsets, rows = self._subword_layout
+    def _make_kernel(self, vocab, device, generator, w_in, w_out, index, offsets, rows):
         return SubwordKernel(
             self._config(),
             vocab.keep_probabilities(self.sample),
@@ -157,29 +156,13 @@ random_state, verbose
         )
 
     def _fit_corpus(self, vocab, corpus, epochs, warm):
-        if warm:
-            wv = self.wv_
-            self._subword_layout = vocabulary_rows(vocab.index_to_key, wv.min_n, wv.max_n, wv.bucket)
-            init = (np.vstack([wv.vectors_vocab, wv.vectors_ngrams]), self.syn1neg_)
-        else:
-            self._subword_layout = vocabulary_rows(vocab.index_to_key, self.min_n, self.max_n, self.bucket)
-            init = (None, None)
-        try:
-            index = self._subword_layout[0]
-            w_in, w_out, history = self._train(vocab, corpus, epochs, *init)
-        finally:
-            del self._subword_layout
-        n = len(vocab)
-        wv = SubwordVectors(
-            vocab.index_to_key,
-            w_in[:n],
-            w_in[n:],
-            self.wv_.min_n if warm else self.min_n,
-            self.wv_.max_n if warm else self.max_n,
-            index.bucket,
-            index.buckets,
-            vocab.counts,
-        )
+        # partial_fit continues with the fitted n-gram settings and rows (the vocabulary is fixed)
+        span = (self.wv_.min_n, self.wv_.max_n, self.wv_.bucket) if warm else (self.min_n, self.max_n, self.bucket)
+        index, offsets, rows = vocabulary_rows(vocab.index_to_key, *span)
+        init = (np.vstack([self.wv_.vectors_vocab, self.wv_.vectors_ngrams]), self.syn1neg_) if warm else (None, None)
+        w_in, w_out, history = self._train(vocab, corpus, epochs, *init, index=index, offsets=offsets, rows=rows)
+        # composed from the kernel's layout, so the vocabulary's n-grams are not hashed twice
+        wv = SubwordVectors.from_rows(vocab.index_to_key, w_in, offsets, rows, *span[:2], index, vocab.counts)
         self._finish_fit(wv, vocab, corpus, self._history(history, warm), syn1neg_=w_out)
 
     def transform(self, X):

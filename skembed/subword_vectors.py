@@ -58,6 +58,26 @@ class SubwordVectors(WordVectors):
     def __init__(
         self, index_to_key, vectors_vocab, vectors_ngrams, min_n, max_n, bucket, ngram_buckets=None, counts=None
     ):
+        words = self._setup(index_to_key, vectors_vocab, vectors_ngrams, min_n, max_n, bucket, ngram_buckets)
+        super().__init__(words, self._compose(words, self.vectors_vocab), counts)
+
+    @classmethod
+    def from_rows(cls, index_to_key, w_in, offsets, rows, min_n, max_n, index, counts=None):
+        """From a subword kernel's input matrix (the words' rows, then the n-gram rows of
+        ``index``) and its layout (``_subwords.vocabulary_rows``): each word's vector is the
+        mean of its layout's rows, so no n-gram is hashed again."""
+        n = len(index_to_key)
+        self = cls.__new__(cls)
+        words = self._setup(index_to_key, w_in[:n], w_in[n:], min_n, max_n, index.bucket, index.buckets)
+        # the layout lists each word's own row first, then its n-gram rows (n + r)
+        is_own = np.zeros(len(rows), bool)
+        is_own[offsets[:-1]] = True
+        ngram_offsets = offsets - np.arange(n + 1)
+        WordVectors.__init__(self, words, self._mean(ngram_offsets, rows[~is_own] - n, self.vectors_vocab), counts)
+        return self
+
+    def _setup(self, index_to_key, vectors_vocab, vectors_ngrams, min_n, max_n, bucket, ngram_buckets):
+        """Check and store the trained rows and the n-gram settings; returns the words."""
         vectors_vocab = np.asarray(vectors_vocab, dtype=np.float32)
         vectors_ngrams = np.asarray(vectors_ngrams, dtype=np.float32)
         min_n, max_n, bucket = int(min_n), int(max_n), int(bucket)
@@ -75,7 +95,7 @@ class SubwordVectors(WordVectors):
         words = list(index_to_key)
         if len(words) != vectors_vocab.shape[0]:
             raise ValueError(f"vectors_vocab has {vectors_vocab.shape[0]} rows for {len(words)} words")
-        super().__init__(words, self._compose(words, vectors_vocab), counts)
+        return words
 
     @property
     def ngram_buckets(self):
@@ -84,18 +104,22 @@ class SubwordVectors(WordVectors):
 
     def _compose(self, words, own=None):
         """Vectors of ``words``: the mean of the own row (where ``own`` gives one) and the n-gram rows."""
-        d = self.vectors_ngrams.shape[1]
         offsets, buckets = subword_table(words, self.min_n, self.max_n, self.bucket)
-        rows = self._index.rows(buckets)
+        return self._mean(offsets, self._index.rows(buckets), own)
+
+    def _mean(self, offsets, rows, own=None):
+        """Per word (n-gram rows ``rows[offsets[i]:offsets[i + 1]]``, -1 for a bucket without a
+        row, which counts as a zero vector): the mean of those rows and its ``own`` row."""
+        n, d = len(offsets) - 1, self.vectors_ngrams.shape[1]
         counts = np.diff(offsets).astype(np.float32)
         found = rows >= 0
-        owner = np.repeat(np.arange(len(words)), np.diff(offsets))
+        owner = np.repeat(np.arange(n), np.diff(offsets))
         # one sparse (words x n-gram rows) product sums every word's rows; a repeated n-gram counts twice
         member = sp.csr_matrix(
             (np.ones(int(found.sum()), np.float32), (owner[found], rows[found])),
-            shape=(len(words), self.vectors_ngrams.shape[0]),
+            shape=(n, self.vectors_ngrams.shape[0]),
         )
-        sums = np.asarray(member @ self.vectors_ngrams, dtype=np.float32).reshape(len(words), d)
+        sums = np.asarray(member @ self.vectors_ngrams, dtype=np.float32).reshape(n, d)
         if own is not None:
             sums += own
             counts += 1

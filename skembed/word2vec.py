@@ -175,7 +175,7 @@ class Word2VecVectorizer(BaseEmbeddingVectorizer):
             shuffle_piece=_SHUFFLE_PIECE,
         )
 
-    def _make_kernel(self, vocab, device, generator, w_in, w_out):
+    def _make_kernel(self, vocab, device, generator, w_in, w_out, **layout):
         return Word2VecKernel(
             self._config(),
             vocab.keep_probabilities(self.sample),
@@ -186,10 +186,10 @@ class Word2VecVectorizer(BaseEmbeddingVectorizer):
             w_out=w_out,
         )
 
-    def _train(self, vocab, corpus, epochs, w_in=None, w_out=None):
+    def _train(self, vocab, corpus, epochs, w_in=None, w_out=None, **layout):
         """Train on an encoded corpus; returns (input matrix, output matrix, history) as numpy."""
         with torch_context(self.n_jobs, self.device, self.random_state) as (device, seed):
-            kernel = self._make_kernel(vocab, device, make_generator(device, seed), w_in, w_out)
+            kernel = self._make_kernel(vocab, device, make_generator(device, seed), w_in, w_out, **layout)
             total = corpus.n_tokens * epochs
             with progress_bar(self.verbose, total, f"word2vec {self.algorithm}") as bar:
                 stats, _ = kernel.train(corpus.ids, corpus.offsets, epochs, total, 0, on_batch=bar.update)

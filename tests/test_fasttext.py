@@ -349,3 +349,12 @@ def test_unseen_words_without_any_trained_ngram_are_dropped_not_averaged_in():
     assert plain.wv_.vectors_ngrams.shape[0] == 0
     np.testing.assert_allclose(plain.transform(["cat catz"]), plain.transform(["cat"]), rtol=1e-6)
     assert not np.any(plain.transform(["catz"]))
+
+
+def test_vectors_from_the_kernel_layout_equal_the_composed_ones():
+    """FastTextVectorizer builds its SubwordVectors from the training layout (no second
+    hashing); a SubwordVectors built from the same rows by hashing agrees."""
+    vec = _fit()
+    wv = vec.wv_
+    again = SubwordVectors(wv.index_to_key, wv.vectors_vocab, wv.vectors_ngrams, 3, 6, 5000, wv.ngram_buckets)
+    np.testing.assert_array_equal(wv.vectors, again.vectors)
