@@ -278,9 +278,7 @@ def encode_with_unseen(X, tokenizer: Tokenizer | None, key_to_index: dict) -> tu
 
     Returns the corpus and the unseen words, so that a caller can give each a vector.
     """
-    table = defaultdict(None, key_to_index)
-    if len(table) and max(table.values()) != len(table) - 1:
-        raise ValueError("key_to_index must map its words to 0 .. n - 1")
+    table = defaultdict(None, key_to_index)  # (its ids are 0 .. n - 1: the callers' fitted state checks that)
     table.default_factory = table.__len__
     lookup = table.__getitem__
     parts = []

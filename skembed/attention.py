@@ -284,15 +284,16 @@ class AttentionPoolingClassifier(ClassifierMixin, TransformerMixin, BaseTextEsti
             raise ValueError(f"subwords must be (min_n, max_n) with 1 <= min_n <= max_n <= 64, got {self.subwords!r}")
         return tuple(int(n) for n in self.subwords)
 
-    def _install_subwords(self, net, vocab_words, unseen=()):
-        """Give ``net`` the subword layout of its vocabulary and of ``unseen`` tokens (ids
-        ``len(vocab_words)`` onwards); nothing without subwords. The vocabulary's part is
-        computed once per network."""
+    def _install_subwords(self, net, vocab_words=None, unseen=()):
+        """Give ``net`` the subword layout of its vocabulary (``vocab_words``, default the fitted
+        ``vocabulary_``'s) and of ``unseen`` tokens (ids from the vocabulary's size on); nothing
+        without subwords. The vocabulary's part is computed once per network."""
         span = self._subword_span()
         if span is None:
             return
         if getattr(net, "token_subwords", None) is None:
-            net.token_subwords = TokenSubwords(vocab_words, *span, _SUBWORD_BUCKET)
+            words = self._vocabulary_words() if vocab_words is None else vocab_words
+            net.token_subwords = TokenSubwords(words, *span, _SUBWORD_BUCKET)
         net.set_subwords(*net.token_subwords.layout(unseen))
 
     def _hidden_dim(self):
@@ -477,16 +478,16 @@ class AttentionPoolingClassifier(ClassifierMixin, TransformerMixin, BaseTextEsti
         """
         with _INFERENCE_LOCK:
             device = self._inference_device()
-            words = self._vocabulary_words()
             try:
-                self._install_subwords(self.module_, words, unseen)
+                self._install_subwords(self.module_, unseen=unseen)
                 with torch_context(self.n_jobs, device, 0):
                     yield self.module_.to(device).eval(), device
             finally:
                 if len(unseen):
-                    self._install_subwords(self.module_, words)
+                    self._install_subwords(self.module_)
 
     def _vocabulary_words(self):
+        """The fitted vocabulary in id order (its ids are 0 .. n - 1: ``_check_state``)."""
         words = [None] * len(self.vocabulary_)
         for word, i in self.vocabulary_.items():
             words[i] = word
@@ -596,14 +597,19 @@ class AttentionPoolingClassifier(ClassifierMixin, TransformerMixin, BaseTextEsti
             net.load_state_dict({k: torch.as_tensor(v) for k, v in module.items()})
             if self.freeze_embeddings and self.embeddings_ is None:
                 net.embedding.weight.requires_grad_(False)
-            self._install_subwords(net, self._vocabulary_words())
             self.module_ = net.eval()
             self._check_state()
+            self._install_subwords(net)
 
     def _check_state(self):
         if isinstance(self.module_, dict):
             return  # still arrays: checked by __setstate__ once the module is built
-        check_ids(self.vocabulary_, self.module_.embedding.num_embeddings, "the embedding table")
+        # ids 0 .. n_words - 1, each once: the word rows (n-gram rows follow them), and with
+        # subwords the ids unseen tokens get start right after
+        n_words = self.net_config_["n_words"]
+        if len(self.vocabulary_) != n_words:
+            raise ValueError(f"vocabulary_ has {len(self.vocabulary_)} tokens for the network's {n_words}")
+        check_ids(self.vocabulary_, n_words, "the embedding table's word rows")
         if len(self.classes_) != self.module_.output.out_features:
             raise ValueError(f"classes_ has {len(self.classes_)} labels for {self.module_.output.out_features} outputs")
 

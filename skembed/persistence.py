@@ -14,6 +14,7 @@ which this format refuses to store.
 
 from __future__ import annotations
 
+import inspect
 import io
 import json
 import math
@@ -206,10 +207,11 @@ class _Reader:
         ``token_pattern`` must be one of skembed's unless the caller trusts the file;
         checked before the estimator (and any network it holds) is built."""
         params = {}
+        defaults = inspect.signature(type(est).__init__).parameters
         for name in type(est)._get_param_names():
-            if name not in state:
-                raise ValueError(f"the {type(est).__name__} lacks its parameter {name!r}")
-            params[name] = state[name]
+            # a parameter added after the file was written takes its default, which keeps the
+            # old behaviour (e.g. a classifier saved before ``subwords`` existed)
+            params[name] = state.setdefault(name, defaults[name].default)
         try:
             validate_parameter_constraints(type(est)._parameter_constraints, params, type(est).__name__)
         except InvalidParameterError as exc:

@@ -271,3 +271,29 @@ def test_a_fuzzed_manifest_loads_or_fails_with_a_value_error(tmp_path, saved_man
         load(path)
     except ValueError:
         pass
+
+
+def test_a_classifier_vocabulary_that_is_not_its_word_rows_is_refused(tmp_path, classifier):
+    """Ids must be 0 .. n_words - 1: with subwords an id past them would be read as an
+    n-gram row, and unseen tokens' ids would collide with it."""
+    path = tmp_path / "clf.skembed"
+    save(classifier, path)
+    n_words = classifier.net_config_["n_words"]
+
+    def change(payload):
+        vocab = fitted_state(payload)["vocabulary_"]["__dict__"]
+        vocab[next(iter(vocab))] = n_words  # inside the table only if it had n-gram rows
+
+    rewrite(path, change)
+    with pytest.raises(ValueError, match=r"clf\.skembed.*vocabulary_ ids"):
+        load(path)
+
+
+def test_a_parameter_the_file_lacks_takes_its_default(tmp_path, classifier):
+    """A file written before a parameter existed loads with that parameter's default."""
+    path = tmp_path / "old.skembed"
+    save(classifier, path)
+    rewrite(path, lambda p: fitted_state(p).pop("subwords"))
+    loaded = load(path)
+    assert loaded.subwords is None
+    np.testing.assert_allclose(loaded.predict_proba(["free prize"]), classifier.predict_proba(["free prize"]))
