@@ -18,6 +18,7 @@ import inspect
 import io
 import json
 import math
+import numbers
 import os
 import warnings
 import zipfile
@@ -323,6 +324,8 @@ def load(path, *, max_bytes=MAX_BYTES, trusted=False):
 
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path must be a str or path-like, not {type(path).__name__}")
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, numbers.Integral) or max_bytes <= 0:
+        raise ValueError(f"max_bytes must be a positive number of bytes, got {max_bytes!r}")
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError) as exc:

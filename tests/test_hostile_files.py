@@ -297,3 +297,11 @@ def test_a_parameter_the_file_lacks_takes_its_default(tmp_path, classifier):
     loaded = load(path)
     assert loaded.subwords is None
     np.testing.assert_allclose(loaded.predict_proba(["free prize"]), classifier.predict_proba(["free prize"]))
+
+
+@pytest.mark.parametrize("bad", [0, -5, "4GB", 1.5, True])
+def test_a_bad_budget_is_a_clear_error(tmp_path, vectorizer, bad):
+    path = tmp_path / "w2v.skembed"
+    save(vectorizer, path)
+    with pytest.raises(ValueError, match="max_bytes must be a positive number"):
+        load(path, max_bytes=bad)
