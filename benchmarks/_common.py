@@ -161,7 +161,14 @@ def _cell(v):
 
 class PeakRSS:
     """Context manager: the largest resident set (MB) seen while its block runs, above the
-    resident set at its start (``added_mb``), sampled every 10 ms by a thread (Linux)."""
+    resident set at its start (``added_mb``), sampled every 10 ms by a thread (Linux).
+
+    ``anonymous=True`` counts only anonymous memory (the heap, arrays: resident minus
+    file-backed pages), leaving out the code pages a library's first calls map in
+    (libtorch's kernels are tens of MB of shared, reclaimable file pages)."""
+
+    def __init__(self, anonymous=False):
+        self.anonymous = anonymous
 
     def __enter__(self):
         import threading
@@ -175,7 +182,9 @@ class PeakRSS:
 
     def _rss(self):
         with open("/proc/self/statm") as fh:
-            return int(fh.read().split()[1]) * self._page / 2**20
+            fields = fh.read().split()
+        pages = int(fields[1]) - (int(fields[2]) if self.anonymous else 0)
+        return pages * self._page / 2**20
 
     def _watch(self):
         while not self._stop.wait(0.01):

@@ -212,6 +212,7 @@ class BaseEmbeddingVectorizer(TransformerMixin, BaseTextEstimator):
         "pooling": [StrOptions(set(POOLING_MODES))],
         "epochs": [Interval(numbers.Integral, 1, None, closed="left")],
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left")],
+        "corpus_max_bytes": [Interval(numbers.Integral, 0, None, closed="left"), None],
     }
     _fitted_marker = "wv_"
 
@@ -252,13 +253,21 @@ class BaseEmbeddingVectorizer(TransformerMixin, BaseTextEstimator):
             self._fit_corpus(vocab, corpus, 1, warm=False)
             return self
         vocab = Vocabulary(self.wv_.index_to_key, self.wv_.counts, self.doc_freq_, self.n_docs_)
-        corpus = encode_corpus(X, self._make_tokenizer(), self.wv_.key_to_index, allow_empty=False)
+        corpus = encode_corpus(
+            X, self._make_tokenizer(), self.wv_.key_to_index, allow_empty=False, max_bytes=self.corpus_max_bytes
+        )
         if corpus.n_tokens:
             self._fit_corpus(vocab, corpus, 1, warm=True)
         return self
 
     def _scan(self, X):
-        return scan_corpus(X, self._make_tokenizer(), min_count=self.min_count, max_vocab_size=self.max_vocab_size)
+        return scan_corpus(
+            X,
+            self._make_tokenizer(),
+            min_count=self.min_count,
+            max_vocab_size=self.max_vocab_size,
+            max_bytes=self.corpus_max_bytes,
+        )
 
     def _fit_corpus(self, vocab, corpus, epochs, warm):
         """Train on an encoded corpus (continuing from the fitted state when ``warm``) and install the result."""

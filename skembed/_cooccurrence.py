@@ -3,7 +3,9 @@
 For each window offset ``d`` the (later word, earlier word) pairs at distance
 ``d`` inside one document are two shifted slices of the id array; each offset
 becomes one COO block summed into CSR. The corpus is processed in chunks of
-tokens, so memory stays bounded whatever its size. Semantics follow Stanford
+tokens (a chunk's pairs are its only per-token temporaries), and the chunks'
+matrices are summed into the total only when their entries outnumber the
+total's, so counting stays near-linear in the corpus and memory bounded. Semantics follow Stanford
 GloVe's ``cooccur``: words outside the vocabulary are skipped (they do not count
 as positions), a pair at distance ``d`` adds ``1/d`` (or 1), rows are the focal
 word and columns its left context, and ``symmetric`` adds the right context too.
@@ -15,6 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._corpus import Corpus
+from ._malloc import release_free_memory
 
 __all__ = ["cooccurrence_matrix"]
 
@@ -25,7 +28,7 @@ def cooccurrence_matrix(
     window: int = 10,
     symmetric: bool = True,
     distance_weighting: bool = True,
-    chunk_tokens: int = 1 << 20,
+    chunk_tokens: int = 1 << 17,
     dtype=np.float64,
 ) -> sp.csr_matrix:
     """Count co-occurrences of word ids within ``window`` tokens.
@@ -37,30 +40,47 @@ def cooccurrence_matrix(
     if window < 1:
         raise ValueError(f"window must be >= 1, got {window}")
     ids = corpus.ids
-    doc = corpus.doc_index().astype(np.int32)
     n = len(ids)
     # no pair is further apart than the longest document: a larger window only adds empty passes
     window = min(window, max(int(corpus.lengths.max(initial=1)) - 1, 1))
     total = sp.csr_matrix((n_words, n_words), dtype=dtype)
+    pending = []  # counted chunks not yet summed into ``total``
     for start in range(0, max(n, 1), chunk_tokens):
         stop = min(start + chunk_tokens, n)
+        span = np.asarray(ids[start : min(stop + window, n)])
+        # the document of each token of the chunk and its window: per chunk, never per corpus token
+        doc = np.searchsorted(corpus.offsets, np.arange(start, start + len(span)), side="right")
+        release_free_memory()  # the last chunk's temporaries (see skembed._malloc)
         rows, cols, vals = [], [], []
         for d in range(1, window + 1):
-            hi = min(stop, n - d)  # earlier word at t in [start, hi), later word at t + d
-            if hi <= start:
+            hi = min(stop, n - d) - start  # earlier word at t in [0, hi), later word at t + d
+            if hi <= 0:
                 continue
-            same = doc[start:hi] == doc[start + d : hi + d]
-            rows.append(ids[start + d : hi + d][same])
-            cols.append(ids[start:hi][same])
+            same = doc[:hi] == doc[d : hi + d]
+            rows.append(span[d : hi + d][same])
+            cols.append(span[:hi][same])
             vals.append(np.full(rows[-1].shape[0], 1.0 / d if distance_weighting else 1.0, dtype=dtype))
         if not rows:
             continue
-        block = sp.coo_matrix(
-            (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n_words, n_words)
-        ).tocsr()
-        total = total + block
+        pending.append(
+            sp.coo_matrix(
+                (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n_words, n_words)
+            ).tocsr()
+        )
+        # merge once the chunks' entries outgrow the total's: each entry is merged O(log) times
+        if sum(b.nnz for b in pending) >= max(total.nnz, 1 << 22):
+            total = _merged(total, pending)
+    total = _merged(total, pending)
     if symmetric:
         total = total + total.T.tocsr()
     total.sum_duplicates()
     total.eliminate_zeros()
     return total.tocsr()
+
+
+def _merged(total, pending):
+    """``total`` plus the matrices of ``pending`` (emptied)."""
+    for block in pending:
+        total = total + block
+    pending.clear()
+    return total

@@ -8,18 +8,21 @@ stream that does not fit in memory as lists of strings can still be counted.
 
 from __future__ import annotations
 
+import tempfile
 from collections import defaultdict
 from dataclasses import dataclass
 from itertools import chain, islice, repeat
 
 import numpy as np
 
+from ._malloc import release_free_memory
 from ._text import Tokenizer, iter_token_lists
 from ._vocab import Vocabulary
 
-__all__ = ["Corpus", "scan_corpus", "encode_corpus", "encode_with_unseen", "iter_chunks"]
+__all__ = ["Corpus", "IdSpool", "scan_corpus", "encode_corpus", "encode_with_unseen", "iter_chunks", "kept_offsets"]
 
 CHUNK_DOCS = 8192
+CHUNK_TOKENS = 1 << 16  # tokens of strings a reader holds at a time
 
 
 @dataclass
@@ -55,8 +58,7 @@ class Corpus:
 
     def select(self, mask: np.ndarray) -> "Corpus":
         """Keep the tokens where ``mask`` is true; documents keep their places."""
-        kept = np.concatenate([[0], np.cumsum(mask, dtype=np.int64)])
-        return Corpus(self.ids[mask], kept[self.offsets])
+        return Corpus(self.ids[mask], kept_offsets(mask, self.offsets))
 
     def docs(self, start: int, stop: int) -> "Corpus":
         """Documents ``start`` to ``stop`` as a corpus of their own (views)."""
@@ -143,11 +145,35 @@ class DistinctIds:
         return rows, self._position[flat].reshape(np.shape(ids))
 
 
-def iter_chunks(iterable, size=CHUNK_DOCS):
-    """Lists of up to ``size`` consecutive items."""
-    it = iter(iterable)
-    while chunk := list(islice(it, size)):
+def iter_chunks(token_lists, size=CHUNK_DOCS, max_tokens=CHUNK_TOKENS):
+    """Lists of up to ``size`` consecutive token lists, ended by the document that brings
+    them to ``max_tokens`` tokens, so that a chunk's strings stay few whatever the
+    documents' lengths."""
+    chunk, n = [], 0
+    for doc in token_lists:
+        chunk.append(doc)
+        n += len(doc)
+        if len(chunk) >= size or n >= max_tokens:
+            yield chunk
+            chunk, n = [], 0
+    if chunk:
         yield chunk
+
+
+class _Counts:
+    """Counts over ids that keep growing (provisional ids), added a chunk at a time in time
+    linear in the chunk (``np.add.at``; a ``bincount`` would cost the whole table)."""
+
+    def __init__(self):
+        self._values = np.zeros(1024, dtype=np.int64)
+
+    def add(self, ids, n_ids):
+        if n_ids > len(self._values):
+            self._values = np.concatenate([self._values, np.zeros(max(n_ids, 2 * len(self._values)), np.int64)])
+        np.add.at(self._values, ids, 1)
+
+    def values(self, n_ids):
+        return self._values[:n_ids].copy()
 
 
 def _token_lists(X, tokenizer, allow_empty=False):
@@ -168,12 +194,22 @@ def _distinct(values):
 
 
 def scan_corpus(
-    X, tokenizer: Tokenizer | None, *, min_count=1, max_vocab_size=None, specials=(), keep_corpus=True, count_docs=None
+    X,
+    tokenizer: Tokenizer | None,
+    *,
+    min_count=1,
+    max_vocab_size=None,
+    specials=(),
+    keep_corpus=True,
+    count_docs=None,
+    max_bytes=None,
 ):
     """Read ``X`` once: count words, build the vocabulary, encode the documents.
 
     Provisional ids are handed out in order of first appearance while reading;
-    only the int32 array of those ids is held, never the token strings.
+    only the int32 array of those ids is held (or spilled, see ``IdSpool``),
+    never the token strings, and counts are summed chunk by chunk, so the scan
+    holds 4 bytes per token plus a chunk's temporaries.
 
     Parameters
     ----------
@@ -188,6 +224,9 @@ def scan_corpus(
         One flag per document: only flagged documents' words are counted (a
         classifier's training split), while every document is encoded, so that
         the others see unknown words as new text would.
+    max_bytes : int or None
+        Most bytes of encoded ids held in memory; beyond them the ids go to a
+        memory-mapped temporary file (None: no limit).
 
     Returns
     -------
@@ -199,8 +238,9 @@ def scan_corpus(
     table = defaultdict()
     table.default_factory = table.__len__  # new key -> next provisional id
     lookup = table.__getitem__
-    id_chunks, len_chunks, df_chunks = [], [], []
-    counts = np.zeros(0, dtype=np.int64)
+    spool = IdSpool(max_bytes)
+    len_chunks = []
+    counts, doc_freq, encoded = _Counts(), _Counts(), _Counts()
     n_docs = n_counted = 0
     for chunk in iter_chunks(_token_lists(X, tokenizer)):
         lengths, n = _flatten(chunk)
@@ -213,27 +253,30 @@ def scan_corpus(
                 raise ValueError(f"count_docs has {len(count_docs)} flags for more documents")
             counted, doc = ids[flags[doc]], doc[flags[doc]]
             n_counted += int(flags.sum())
+            encoded.add(ids, len(table))
         else:
             n_counted += len(chunk)
         # document frequency: unique (document, word) pairs of this chunk
         pairs = _distinct((doc << 32) | counted.astype(np.int64))
-        df_chunks.append((pairs & 0xFFFFFFFF).astype(np.int32))
+        doc_freq.add(pairs & 0xFFFFFFFF, len(table))
+        counts.add(counted, len(table))
         if keep_corpus:
-            id_chunks.append(ids)
-        chunk_counts = np.bincount(counted, minlength=len(table))  # the table only grows
-        chunk_counts[: len(counts)] += counts
-        counts = chunk_counts
+            spool.append(ids)
         len_chunks.append(lengths)
         n_docs += len(chunk)
+        if len(len_chunks) % 16 == 0:
+            release_free_memory()  # the last chunks' strings and temporaries (see skembed._malloc)
     if count_docs is not None and len(count_docs) != n_docs:
         raise ValueError(f"count_docs has {len(count_docs)} flags for {n_docs} documents")
     n_keys = len(table)
-    counts = np.pad(counts, (0, n_keys - len(counts)))
-    flat = np.concatenate(id_chunks) if keep_corpus and id_chunks else np.zeros(0, np.int32)
-    doc_freq = np.bincount(np.concatenate(df_chunks), minlength=n_keys)
+    keys = list(table)
+    table.default_factory = None  # (it referred to the table: a cycle only the garbage collector frees)
+    del table, lookup  # the pruned words' strings go now, before the corpus is assembled
+    counts, doc_freq, encoded = counts.values(n_keys), doc_freq.values(n_keys), encoded.values(n_keys)
     vocab, kept = Vocabulary.from_counts(
-        list(table), counts, doc_freq, n_counted, min_count=min_count, max_vocab_size=max_vocab_size, specials=specials
+        keys, counts, doc_freq, n_counted, min_count=min_count, max_vocab_size=max_vocab_size, specials=specials
     )
+    del keys
     if len(vocab) == vocab.n_specials:
         raise ValueError(
             f"the vocabulary is empty: no word occurs at least min_count={min_count} times "
@@ -243,33 +286,138 @@ def scan_corpus(
         return vocab, None
     remap = np.full(n_keys, -1, dtype=np.int32)
     remap[kept] = np.arange(vocab.n_specials, len(vocab), dtype=np.int32)
-    offsets = np.concatenate([[0], np.cumsum(np.concatenate(len_chunks))]).astype(np.int64)
-    corpus = Corpus(remap[flat], offsets)
-    return vocab, corpus.select(corpus.ids >= 0)
+    n_kept = int((encoded if count_docs is not None else counts)[kept].sum())
+    return vocab, spool.assemble(len_chunks, n_kept, remap)
 
 
 def encode_corpus(
-    X, tokenizer: Tokenizer | None, key_to_index: dict, *, unknown_id=None, max_length=None, allow_empty=True
+    X,
+    tokenizer: Tokenizer | None,
+    key_to_index: dict,
+    *,
+    unknown_id=None,
+    max_length=None,
+    allow_empty=True,
+    max_bytes=None,
 ) -> Corpus:
     """Encode documents with a fixed vocabulary (``tokenizer``: as in ``scan_corpus``).
 
     Unknown words are dropped (``unknown_id=None``) or mapped to ``unknown_id``.
-    ``max_length`` keeps only the first tokens of each document.
+    ``max_length`` keeps only the first tokens of each document; ``max_bytes``
+    as in ``scan_corpus``.
     """
     get = key_to_index.get
-    parts = []
+    spool, len_chunks = IdSpool(max_bytes), []
     for chunk in iter_chunks(_token_lists(X, tokenizer, allow_empty=allow_empty)):
         if max_length is not None:
             chunk = [doc[:max_length] for doc in chunk]
         lengths, n = _flatten(chunk)
         ids = np.fromiter(map(get, chain.from_iterable(chunk), repeat(-1)), dtype=np.int32, count=n)
-        part = Corpus(ids, np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64))
         if unknown_id is None:
-            part = part.select(ids >= 0)
+            known = ids >= 0
+            ids, lengths = ids[known], np.diff(kept_offsets(known, _offsets(lengths)))
         else:
-            part.ids[ids < 0] = unknown_id
-        parts.append(part)
-    return Corpus.concatenate(parts)
+            ids[ids < 0] = unknown_id
+        spool.append(ids)
+        len_chunks.append(lengths)
+    return spool.assemble(len_chunks, spool.n_tokens)
+
+
+def _offsets(lengths):
+    return np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+
+
+def kept_offsets(mask, offsets, chunk=1 << 20):
+    """The offsets of a corpus of the tokens where ``mask`` is true: the number of true
+    entries before each offset, counted a chunk of tokens at a time (no int64 per token)."""
+    out = np.zeros(len(offsets), dtype=np.int64)
+    running = 0
+    for a in range(0, len(mask), chunk):
+        b = min(a + chunk, len(mask))
+        cum = np.cumsum(mask[a:b], dtype=np.int64)
+        lo, hi = np.searchsorted(offsets, [a, b], side="right")  # offsets in (a, b]
+        out[lo:hi] = running + cum[offsets[lo:hi] - a - 1]
+        running += int(cum[-1])
+    return out
+
+
+def id_array(n, max_bytes=None):
+    """An int32 array of ``n`` ids: in memory, or memory-mapped on an unnamed temporary file
+    (in ``tempfile``'s folder: ``TMPDIR``) when it would take more than ``max_bytes``."""
+    if max_bytes is None or 4 * n <= max_bytes or n == 0:
+        return np.empty(n, dtype=np.int32)
+    with tempfile.TemporaryFile(prefix="skembed-ids-") as fh:
+        # the mapping keeps the file alive after it is closed; the system deletes it when unmapped
+        return np.memmap(fh, dtype=np.int32, mode="w+", shape=(n,))
+
+
+class IdSpool:
+    """Chunks of int32 ids in order: held in memory up to ``max_bytes`` in all, then appended
+    to an unnamed temporary file (the corpus larger than memory case), and assembled once
+    into a corpus.
+
+    ``assemble`` hands the chunks out in order and releases each as it goes, so that
+    assembling needs no second copy of the ids at any time.
+    """
+
+    def __init__(self, max_bytes=None):
+        self.max_bytes = max_bytes
+        self.n_tokens = 0
+        self._held, self._sizes, self._file = [], [], None
+
+    @property
+    def spilled(self) -> bool:
+        return self._file is not None
+
+    def append(self, ids):
+        ids = np.ascontiguousarray(ids, dtype=np.int32)
+        if self._file is None and self.max_bytes is not None and 4 * (self.n_tokens + len(ids)) > self.max_bytes:
+            self._file = tempfile.TemporaryFile(prefix="skembed-spool-")
+            for held in self._held:
+                held.tofile(self._file)
+            self._held = []
+        if self._file is None:
+            self._held.append(ids)
+        else:
+            ids.tofile(self._file)
+        self._sizes.append(len(ids))
+        self.n_tokens += len(ids)
+
+    def _drain(self):
+        if self._file is None:
+            held, self._held = self._held[::-1], []
+            while held:
+                yield held.pop()
+            return
+        self._file.seek(0)
+        for size in self._sizes:
+            yield np.fromfile(self._file, dtype=np.int32, count=size)
+        self._file.close()
+        self._file = None
+
+    def assemble(self, len_chunks, n_out, remap=None) -> Corpus:
+        """One corpus of the chunks (document lengths ``len_chunks``, one array per chunk);
+        with ``remap``, ids become ``remap[ids]`` and those mapped below 0 are dropped. The
+        result holds ``n_out`` tokens, in memory or memory-mapped (see ``id_array``)."""
+        out = id_array(n_out, self.max_bytes)
+        lengths, pos = [], 0
+        for ids, doc_lengths in zip(self._drain(), len_chunks):
+            if remap is not None:
+                ids = remap[ids]
+                keep = ids >= 0
+                ids, doc_lengths = ids[keep], np.diff(kept_offsets(keep, _offsets(doc_lengths)))
+            out[pos : pos + len(ids)] = ids
+            pos += len(ids)
+            lengths.append(doc_lengths)
+            del ids
+            if len(lengths) % 16 == 0:
+                release_free_memory()  # the chunks just copied
+        if pos != n_out:
+            raise RuntimeError(f"assembled {pos} ids where {n_out} were counted")
+        offsets = _offsets(np.concatenate(lengths)) if lengths else np.zeros(1, np.int64)
+        del lengths
+        release_free_memory()
+        return Corpus(out, offsets)
 
 
 def encode_with_unseen(X, tokenizer: Tokenizer | None, key_to_index: dict) -> tuple[Corpus, list]:
@@ -286,4 +434,5 @@ def encode_with_unseen(X, tokenizer: Tokenizer | None, key_to_index: dict) -> tu
         lengths, n = _flatten(chunk)
         ids = np.fromiter(map(lookup, chain.from_iterable(chunk)), dtype=np.int32, count=n)
         parts.append(Corpus(ids, np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)))
+    table.default_factory = None  # (a cycle through the table, see scan_corpus)
     return Corpus.concatenate(parts), list(islice(table, len(key_to_index), None))

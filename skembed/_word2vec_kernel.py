@@ -56,13 +56,20 @@ alike updates a row collects depends on the corpus *order*, not on its word
 frequencies: a batch of consecutive positions covers hundreds of neighbouring
 short documents, and corpora are often sorted (a dictionary's glosses of one
 lemma's senses in a row, a crawl by site, a log by day), so a word that is rare
-overall can fill a batch. Each epoch therefore visits the kept tokens in
-pieces of at most ``shuffle_piece`` tokens of one document, in a new random
-order: a batch then mixes pieces from all over the corpus, and a row's summed
-updates come from unrelated places, as its corpus frequency predicts. Pieces
-keep their inner order, so windows stay views of one span; a window stops at a
+overall can fill a batch. Each epoch therefore visits the corpus in pieces of
+at most ``shuffle_piece`` tokens of one document, in a new random order: a
+batch then mixes pieces from all over the corpus, and a row's summed updates
+come from unrelated places, as its corpus frequency predicts. Pieces keep
+their inner order, so windows stay views of one span; a window stops at a
 piece's edge as at a document's (pairs across the cut of a long document are
-lost: about ``(window + 1) / (2 * shuffle_piece)`` of them).
+lost: about ``(window + 1) / (2 * kept tokens per piece)`` of them).
+
+Memory: the corpus is an int32 array (memory-mapped when it is larger than
+the estimator's budget) that an epoch never copies whole. The pieces' starts
+and lengths are one entry per piece; an epoch gathers the next chunk of
+``_CHUNK_TOKENS`` tokens in the shuffled piece order, subsamples it and trains
+on it, so the per-token temporaries (int64 ids, masks, window codes) are a
+chunk's, whatever the corpus size.
 
 Weighted sums over windows (CBOW's context means, skip-gram's centre
 gradients) and the scatter of the span's gradients (each row gets contributions
@@ -89,12 +96,16 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ._malloc import release_free_memory
+
 __all__ = ["Word2VecConfig", "Word2VecKernel"]
 
 _CHUNK = 16  # batches whose windows are drawn in one go
 _MIN_STEPS = 16  # steps an epoch takes at the least (see Word2VecKernel._epoch_batch)
 _DIVERGED = 1e3  # a weight this large means training diverged (trained ones stay near 10 at most)
 _TABLE_LIMIT = 1 << 22  # most entries of a window-shape table (16 MB of float32)
+_CHUNK_TOKENS = 1 << 17  # corpus tokens an epoch gathers at a time (at least 32 batches' worth)
+_FILE_ORDER_PIECE = _CHUNK_TOKENS  # without shuffling, long documents are still cut into runs this long
 
 
 @dataclass
@@ -105,7 +116,7 @@ class Word2VecConfig:
     ``row_update_cap``: most summed occurrences of a word row per skip-gram batch (0: none);
     ``ngram_update_cap``: the same for an n-gram row of a subword kernel (0: none);
     ``negative_group`` centres share ``negative * negative_draws`` negatives, spread over the
-    batch with ``spread_groups``; ``shuffle_piece``: kept tokens per piece visited in random
+    batch with ``spread_groups``; ``shuffle_piece``: tokens per piece visited in random
     order (0: file order). See the module docstring for each.
     """
 
@@ -182,33 +193,58 @@ class Word2VecKernel:
         kept = keep.nonzero().squeeze(1)  # (one pass, not one per array)
         return ids.index_select(0, kept), doc.index_select(0, kept)
 
-    def _shuffle_pieces(self, ids, doc):
-        """The kept tokens with their pieces in a random order, and each token's piece.
+    def _pieces(self, offsets):
+        """Each piece's first token (int64) and length (int32): a piece is a run of at most
+        ``shuffle_piece`` tokens of one document (in file order, of ``_FILE_ORDER_PIECE``,
+        which only bounds a chunk). One entry per piece, none per token; documents no
+        longer than a piece (most, in a corpus of short documents) are pieces as they are."""
+        size = self.cfg.shuffle_piece or _FILE_ORDER_PIECE
+        offsets = np.asarray(offsets, dtype=np.int64)
+        lengths = np.diff(offsets).astype(np.int32) if offsets[-1] < 2**31 else np.diff(offsets)
+        if lengths.min(initial=1) > 0 and lengths.max(initial=0) <= size:  # every document is one piece
+            return torch.from_numpy(offsets[:-1]), torch.from_numpy(lengths.astype(np.int32, copy=False))
+        whole = np.flatnonzero((lengths > 0) & (lengths <= size))
+        starts, piece_len = offsets[whole], lengths[whole].astype(np.int32)
+        cut = np.flatnonzero(lengths > size)
+        if len(cut):
+            n_pieces = -(-lengths[cut] // size)
+            doc = np.repeat(cut, n_pieces)
+            rank = np.arange(len(doc)) - np.repeat(np.cumsum(n_pieces) - n_pieces, n_pieces)
+            cut_starts = offsets[doc] + rank * size
+            cut_len = np.minimum(offsets[doc + 1] - cut_starts, size).astype(np.int32)
+            starts, piece_len = np.concatenate([starts, cut_starts]), np.concatenate([piece_len, cut_len])
+            if not self.cfg.shuffle_piece:  # file order: pieces by position
+                order = np.argsort(starts, kind="stable")
+                starts, piece_len = starts[order], piece_len[order]
+        return torch.from_numpy(starts), torch.from_numpy(piece_len)
 
-        A piece is a run of at most ``shuffle_piece`` kept tokens of one
-        document (0: no shuffling). Pieces keep their inner order; the returned
-        piece ids (int32, sorted) take the place of document ids, so windows
-        stop at piece edges. See the module docstring for why.
+    def _chunks(self, ids_all, starts, lengths, limit):
+        """One epoch's tokens, a chunk of at most ``limit`` (or one piece) at a time: yields
+        (ids, piece) on the device, int64 ids and sorted int32 piece numbers, which take the
+        place of document ids so that windows stop at piece edges.
+
+        With ``shuffle_piece`` the pieces come in a new random order each epoch, so that a
+        batch mixes pieces from all over the corpus (see the module docstring for why); only
+        a chunk's tokens are ever gathered, so an epoch holds no per-token array of the
+        whole corpus.
         """
-        size = self.cfg.shuffle_piece
-        if not size or ids.shape[0] == 0:
-            return ids, doc
-        dev = self.device
-        lengths = torch.bincount(doc)
-        lengths = lengths[lengths > 0]
-        n_pieces = -(-lengths // size)  # pieces per document
-        piece_len = torch.full((int(n_pieces.sum()),), size, dtype=torch.int64, device=dev)
-        last = torch.cumsum(n_pieces, 0) - 1
-        piece_len[last] = lengths - (n_pieces - 1) * size  # each document's last piece
-        starts = torch.cumsum(piece_len, 0) - piece_len
-        order = torch.randperm(piece_len.shape[0], generator=self.gen, device=dev)
-        new_len = piece_len[order]
-        new_start = torch.cumsum(new_len, 0) - new_len
-        # token t of the shuffled stream is old token t - new_start[p] + starts[order[p]]
-        shift = torch.repeat_interleave(starts[order] - new_start, new_len)
-        src = torch.arange(ids.shape[0], device=dev).add_(shift)
-        piece = torch.repeat_interleave(torch.arange(new_len.shape[0], dtype=torch.int32, device=dev), new_len)
-        return ids.index_select(0, src), piece
+        n = len(starts)
+        order = None
+        if self.cfg.shuffle_piece:
+            order = torch.randperm(n, generator=self.gen, device=self.device, dtype=torch.int32).cpu()
+        pos = 0
+        while pos < n:
+            sel = order[pos : pos + limit] if order is not None else torch.arange(pos, min(pos + limit, n))
+            ends = torch.cumsum(lengths[sel], 0, dtype=torch.int64)
+            k = max(1, int(torch.searchsorted(ends, limit, right=True)))
+            sel, ends = sel[:k], ends[:k]
+            size, piece_len = int(ends[-1]), lengths[sel].long()
+            # token t of the chunk is corpus token t - (its piece's place in the chunk) + its piece's start
+            shift = torch.repeat_interleave(starts[sel] - (ends - piece_len), piece_len, output_size=size)
+            ids = ids_all.index_select(0, torch.arange(size).add_(shift))
+            piece = torch.repeat_interleave(torch.arange(k, dtype=torch.int32), piece_len, output_size=size)
+            yield ids.to(self.device, torch.int64), piece.to(self.device)
+            pos += k
 
     def _padded(self, ids):
         pad = torch.zeros(self.cfg.window, dtype=ids.dtype, device=self.device)
@@ -317,52 +353,68 @@ class Word2VecKernel:
 
     # ------------------------------------------------------------------ training
     def train(self, corpus_ids, corpus_offsets, epochs, total_words, words_done, on_batch=None):
-        """Train ``epochs`` passes over a corpus. Returns a list of EpochStats.
+        """Train ``epochs`` passes over a corpus. Returns (list of EpochStats, words done).
 
-        ``total_words`` / ``words_done`` drive the linear learning-rate decay
-        across all epochs (and across ``partial_fit`` calls).
+        ``corpus_ids`` (int32, in memory or memory-mapped) stays where it is; each epoch
+        gathers it a chunk at a time (``_chunks``). ``total_words`` / ``words_done`` drive
+        the linear learning-rate decay across all epochs (and across ``partial_fit`` calls).
         """
-        cfg = self.cfg
-        dev = self.device
-        ids_all = torch.as_tensor(corpus_ids, dtype=torch.int64, device=dev)
-        lengths = torch.as_tensor(np.diff(corpus_offsets), dtype=torch.int64, device=dev)
-        doc_all = torch.repeat_interleave(torch.arange(len(lengths), dtype=torch.int32, device=dev), lengths)
-        keep_prob = self.keep_prob[ids_all]  # per token, looked up once
-        n_raw = int(ids_all.shape[0])
-        step = self._sg_step if cfg.algorithm == "skipgram" else self._cbow_step
+        ids_all = torch.from_numpy(np.ascontiguousarray(corpus_ids, dtype=np.int32))
+        starts, lengths = self._pieces(corpus_offsets)
+        n_raw = int(corpus_offsets[-1])
+        bs = self._epoch_batch(self._expected_kept(ids_all))
+        limit = max(_CHUNK_TOKENS, 32 * bs)
         history = []
         for _ in range(epochs):
             t0 = time.perf_counter()
-            ids, doc = self._shuffle_pieces(*self._subsample(ids_all, doc_all, keep_prob))
-            ids_ext = self._padded(ids)
-            limits = self._doc_limits(doc)
-            n_kept = int(ids.shape[0])
-            bs = self._epoch_batch(n_kept)
-            neg_rows = -(-bs // cfg.negative_group)  # negative groups per batch
             losses = []  # float32 per batch, summed in float64
-            batches = range(0, n_kept, bs)
-            for first in range(0, len(batches), _CHUNK):
-                # the windows and negatives of a chunk of batches are drawn at once
-                chunk = batches[first : first + _CHUNK]
-                c0 = chunk[0]
-                codes = self._window_codes(limits[:, c0 : c0 + _CHUNK * bs])
-                negs = self._negatives(len(chunk) * neg_rows).view(len(chunk), -1)
-                for i, start in enumerate(chunk):
-                    n = min(bs, n_kept - start)
-                    # raw words this batch stands for, for the learning rate and progress
-                    raw = n_raw * n / max(n_kept, 1)
-                    progress = min(words_done / max(total_words, 1), 1.0)
-                    lr = cfg.alpha - (cfg.alpha - cfg.min_alpha) * progress
-                    losses.append(step(ids_ext, codes[start - c0 : start - c0 + n], start, n, lr, negs[i]))
-                    words_done += raw
-                    if on_batch is not None:
-                        on_batch(raw)
-            if n_kept == 0:
-                words_done += n_raw
+            for ids, piece in self._chunks(ids_all, starts, lengths, limit):
+                release_free_memory()  # the last chunk's temporaries (see skembed._malloc)
+                n_chunk = int(ids.shape[0])
+                ids, piece = self._subsample(ids, piece)
+                raw_per_kept = n_chunk / max(int(ids.shape[0]), 1)
+                words_done = self._train_chunk(ids, piece, bs, raw_per_kept, total_words, words_done, losses, on_batch)
+                if ids.shape[0] == 0:
+                    words_done += n_chunk
             loss = float(torch.stack(losses).double().sum()) if losses else 0.0
             self._check_diverged(loss, bs)
             history.append(EpochStats(loss=loss, words=n_raw, seconds=time.perf_counter() - t0))
         return history, words_done
+
+    def _expected_kept(self, ids_all):
+        """How many tokens an epoch keeps on average (subsampling), counted a chunk at a time."""
+        counts = np.zeros(self.keep_prob.shape[0], dtype=np.int64)
+        ids = ids_all.numpy()
+        for a in range(0, len(ids), _CHUNK_TOKENS):
+            counts += np.bincount(ids[a : a + _CHUNK_TOKENS], minlength=len(counts))
+        return int(counts @ self.keep_prob.cpu().numpy().astype(np.float64))
+
+    def _train_chunk(self, ids, doc, bs, raw_per_kept, total_words, words_done, losses, on_batch):
+        """The steps over one chunk's kept tokens ``ids`` (pieces ``doc``), in batches of ``bs``
+        centres; appends each batch's loss to ``losses`` and returns the updated words done."""
+        cfg = self.cfg
+        step = self._sg_step if cfg.algorithm == "skipgram" else self._cbow_step
+        ids_ext = self._padded(ids)
+        limits = self._doc_limits(doc)
+        n_kept = int(ids.shape[0])
+        neg_rows = -(-bs // cfg.negative_group)  # negative groups per batch
+        batches = range(0, n_kept, bs)
+        for first in range(0, len(batches), _CHUNK):
+            # the windows and negatives of a run of batches are drawn at once
+            run = batches[first : first + _CHUNK]
+            c0 = run[0]
+            codes = self._window_codes(limits[:, c0 : c0 + _CHUNK * bs])
+            negs = self._negatives(len(run) * neg_rows).view(len(run), -1)
+            for i, start in enumerate(run):
+                n = min(bs, n_kept - start)
+                raw = n * raw_per_kept  # raw words this batch stands for (learning rate, progress)
+                progress = min(words_done / max(total_words, 1), 1.0)
+                lr = cfg.alpha - (cfg.alpha - cfg.min_alpha) * progress
+                losses.append(step(ids_ext, codes[start - c0 : start - c0 + n], start, n, lr, negs[i]))
+                words_done += raw
+                if on_batch is not None:
+                    on_batch(raw)
+        return words_done
 
     def _negatives(self, n):
         k = self.cfg.negative * self.cfg.negative_draws

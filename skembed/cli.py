@@ -48,7 +48,12 @@ def cmd_train(args):
     from .word2vec import Word2VecVectorizer
 
     common = dict(
-        vector_size=args.vector_size, min_count=args.min_count, n_jobs=args.threads, verbose=1, random_state=args.seed
+        vector_size=args.vector_size,
+        min_count=args.min_count,
+        n_jobs=args.threads,
+        verbose=1,
+        random_state=args.seed,
+        corpus_max_bytes=None if args.memory_mb < 0 else int(args.memory_mb * 2**20),
     )
     if args.model in ("word2vec", "fasttext"):
         cls = Word2VecVectorizer if args.model == "word2vec" else FastTextVectorizer
@@ -123,6 +128,13 @@ def build_parser():
     t.add_argument("--algorithm", choices=["skipgram", "cbow"], default="skipgram")
     t.add_argument("--threads", type=int, default=-1, help="torch threads (default: all cores)")
     t.add_argument("--seed", type=int, default=0)
+    t.add_argument(
+        "--memory-mb",
+        type=float,
+        default=1024,
+        help="MB of encoded corpus held in memory; a larger corpus is memory-mapped from a temporary "
+        "file in TMPDIR (default 1024; -1: no limit)",
+    )
     t.set_defaults(func=cmd_train)
     for name, func, help_ in (
         ("evaluate", cmd_evaluate, "WordSim353, SimLex-999 and analogy scores"),

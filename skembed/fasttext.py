@@ -45,8 +45,8 @@ class FastTextVectorizer(Word2VecVectorizer):
         word2vec default of 6144 sums too many alike updates into the n-gram
         rows a batch shares).
     vector_size, window, algorithm, negative, ns_exponent, sample, min_count, max_vocab_size, epochs, \
-alpha, min_alpha, shrink_windows, pooling, lowercase, token_pattern, tokenizer, n_jobs, device, \
-random_state, verbose
+alpha, min_alpha, shrink_windows, pooling, corpus_max_bytes, lowercase, token_pattern, tokenizer, n_jobs, \
+device, random_state, verbose
         As for :class:`~skembed.Word2VecVectorizer`.
 
     Attributes
@@ -105,6 +105,7 @@ random_state, verbose
         bucket=2_000_000,
         oov_vectors=True,
         pooling="mean",
+        corpus_max_bytes=2**30,
         lowercase=True,
         token_pattern=DEFAULT_TOKEN_PATTERN,
         tokenizer=None,
@@ -128,6 +129,7 @@ random_state, verbose
             shrink_windows=shrink_windows,
             batch_size=batch_size,
             pooling=pooling,
+            corpus_max_bytes=corpus_max_bytes,
             lowercase=lowercase,
             token_pattern=token_pattern,
             tokenizer=tokenizer,

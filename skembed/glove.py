@@ -66,6 +66,11 @@ class GloVeVectorizer(BaseEmbeddingVectorizer):
     keep_cooccurrence : bool, default=False
         Keep the co-occurrence matrix as ``cooccurrence_`` (also lets
         ``partial_fit`` add counts to it).
+    corpus_max_bytes : int or None, default=2**30
+        Most bytes of encoded corpus (4 per token) held in memory during
+        ``fit``; a larger corpus is spilled to a memory-mapped temporary file
+        (in ``TMPDIR``), so a corpus larger than memory can be fitted from a
+        file or any iterable, read once. None never spills.
     pooling, lowercase, token_pattern, tokenizer, n_jobs, device, random_state, verbose
         As in :class:`Word2VecVectorizer`.
 
@@ -127,6 +132,7 @@ class GloVeVectorizer(BaseEmbeddingVectorizer):
         output="sum",
         keep_cooccurrence=False,
         pooling="mean",
+        corpus_max_bytes=2**30,
         lowercase=True,
         token_pattern=DEFAULT_TOKEN_PATTERN,
         tokenizer=None,
@@ -150,6 +156,7 @@ class GloVeVectorizer(BaseEmbeddingVectorizer):
         self.output = output
         self.keep_cooccurrence = keep_cooccurrence
         self.pooling = pooling
+        self.corpus_max_bytes = corpus_max_bytes
         self.lowercase = lowercase
         self.token_pattern = token_pattern
         self.tokenizer = tokenizer

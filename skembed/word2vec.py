@@ -16,7 +16,7 @@ __all__ = ["Word2VecVectorizer"]
 _DEFAULT_BATCH = {"skipgram": 2048, "cbow": 6144}
 # (centres per shared negative draw, draws per group): see skembed._word2vec_kernel
 _NEGATIVE_SHARING = {"skipgram": (64, 12), "cbow": (32, 1)}
-# kept tokens per piece of a document visited in random order: see skembed._word2vec_kernel
+# tokens per piece of a document visited in random order: see skembed._word2vec_kernel
 _SHUFFLE_PIECE = 1024
 # most summed occurrences of a word row (skip-gram) and of an n-gram row (fastText) per batch
 _ROW_UPDATE_CAP = 16.0
@@ -59,6 +59,11 @@ class Word2VecVectorizer(BaseEmbeddingVectorizer):
         ``benchmarks/bench_word2vec.py``.
     pooling : {"mean", "sum", "max", "mean_max", "tfidf", "sif"}, default="mean"
         How ``transform`` combines word vectors into a document vector.
+    corpus_max_bytes : int or None, default=2**30
+        Most bytes of encoded corpus (4 per token) held in memory during
+        ``fit``; a larger corpus is spilled to a memory-mapped temporary file
+        (in ``TMPDIR``), so a corpus larger than memory can be fitted from a
+        file or any iterable, read once. None never spills.
     lowercase, token_pattern, tokenizer
         Tokenization of raw-text documents (token lists are used as given).
     n_jobs : int or None, default=None
@@ -127,6 +132,7 @@ class Word2VecVectorizer(BaseEmbeddingVectorizer):
         shrink_windows=True,
         batch_size=None,
         pooling="mean",
+        corpus_max_bytes=2**30,
         lowercase=True,
         token_pattern=DEFAULT_TOKEN_PATTERN,
         tokenizer=None,
@@ -149,6 +155,7 @@ class Word2VecVectorizer(BaseEmbeddingVectorizer):
         self.shrink_windows = shrink_windows
         self.batch_size = batch_size
         self.pooling = pooling
+        self.corpus_max_bytes = corpus_max_bytes
         self.lowercase = lowercase
         self.token_pattern = token_pattern
         self.tokenizer = tokenizer

@@ -137,6 +137,17 @@ def test_cli_train_evaluate_similar(corpus_file, tmp_path, capsys, model):
     assert len(capsys.readouterr().out.strip().splitlines()) == 3
 
 
+def test_cli_train_with_a_tiny_memory_budget_spills_and_gives_the_same_vectors(corpus_file, tmp_path, capsys):
+    args = ["train", "word2vec", str(corpus_file), "--vector-size", "8", "--epochs", "1", "--min-count", "1"]
+    outs = []
+    for budget in ("-1", "0.0001"):  # no limit; 100 bytes
+        outs.append(tmp_path / f"vectors{budget}.txt")
+        assert main([*args, "--threads", "1", "--memory-mb", budget, "--out", str(outs[-1])]) == 0
+    a, b = (WordVectors.load_word2vec_format(p) for p in outs)
+    assert a.index_to_key == b.index_to_key
+    np.testing.assert_array_equal(a.vectors, b.vectors)
+
+
 def test_cli_evaluate_prints_the_three_scores(tmp_path, capsys):
     words = sorted({w for a, b, _ in load_word_pairs("wordsim353") for w in (a, b)})
     WordVectors(words, np.random.default_rng(0).normal(size=(len(words), 4))).save_word2vec_format(

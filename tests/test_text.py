@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from skembed._corpus import Corpus, encode_corpus, scan_corpus
+from skembed._corpus import Corpus, IdSpool, encode_corpus, kept_offsets, scan_corpus
 from skembed._text import Tokenizer, iter_token_lists
 from skembed._vocab import Vocabulary
 
@@ -273,3 +273,53 @@ def test_training_batches_can_be_bounded_in_padded_tokens_too():
         assert len(b) * lengths[b].max() <= 8 or len(b) == 1
     unbounded = c.length_batches(4, np.random.default_rng(0))
     assert max(len(b) * lengths[b].max() for b in unbounded) > 8  # the budget did something
+
+
+# ---------------------------------------------------------------- corpora larger than memory
+
+
+def _docs(n=300):
+    rng = np.random.default_rng(0)
+    return [" ".join(f"w{int(z)}" for z in rng.zipf(1.5, rng.integers(0, 30))) for _ in range(n)]
+
+
+@pytest.mark.parametrize("max_bytes", [0, 64, 4000])
+def test_a_corpus_over_the_memory_budget_is_memory_mapped_and_equal(max_bytes):
+    docs = _docs()
+    vocab, ref = scan_corpus(docs, Tokenizer(), min_count=2)
+    spool_vocab, spilled = scan_corpus(iter(docs), Tokenizer(), min_count=2, max_bytes=max_bytes)
+    assert spool_vocab.index_to_key == vocab.index_to_key
+    assert isinstance(spilled.ids, np.memmap) == (4 * ref.n_tokens > max_bytes)
+    np.testing.assert_array_equal(spilled.ids, ref.ids)
+    np.testing.assert_array_equal(spilled.offsets, ref.offsets)
+    encoded = encode_corpus(docs, Tokenizer(), vocab.key_to_index, max_bytes=max_bytes)
+    np.testing.assert_array_equal(encoded.ids, ref.ids)
+    np.testing.assert_array_equal(encoded.offsets, ref.offsets)
+
+
+def test_the_spool_writes_to_a_file_only_past_its_budget():
+    spool = IdSpool(max_bytes=40)
+    spool.append(np.arange(5))
+    assert not spool.spilled
+    spool.append(np.arange(5, 12))  # 12 ids = 48 bytes
+    assert spool.spilled
+    corpus = spool.assemble([np.array([5]), np.array([3, 4])], 12)
+    np.testing.assert_array_equal(corpus.ids, np.arange(12))
+    np.testing.assert_array_equal(corpus.offsets, [0, 5, 8, 12])
+
+
+def test_kept_offsets_counts_across_chunk_edges():
+    rng = np.random.default_rng(1)
+    mask = rng.random(1000) < 0.4
+    offsets = np.concatenate([[0, 0], np.sort(rng.integers(0, 1000, 50)), [1000, 1000]])
+    expected = np.concatenate([[0], np.cumsum(mask)])[offsets]
+    for chunk in (1, 7, 64, 5000):
+        np.testing.assert_array_equal(kept_offsets(mask, offsets, chunk=chunk), expected)
+
+
+def test_scanning_long_documents_holds_a_chunk_of_strings_at_a_time():
+    from skembed._corpus import iter_chunks
+
+    docs = [["a"] * 50_000, ["b"] * 10, ["c"] * 70_000, ["d"]]
+    assert [len(c) for c in iter_chunks(docs, size=8192, max_tokens=65_536)] == [3, 1]
+    assert [len(c) for c in iter_chunks(docs, size=2, max_tokens=65_536)] == [2, 1, 1]

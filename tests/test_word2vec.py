@@ -389,21 +389,44 @@ def test_default_quality_holds_on_sorted_short_documents(gloss_docs, shared_data
     assert np.abs(ours.vectors).max() < 100
 
 
+def _visit(kernel, ids, offsets, limit):
+    """The chunks of one epoch as lists of pieces (lists of ids)."""
+    starts, lengths = kernel._pieces(np.asarray(offsets))
+    chunks = []
+    for out, piece in kernel._chunks(torch.as_tensor(ids, dtype=torch.int32), starts, lengths, limit):
+        assert out.dtype == torch.int64 and (torch.diff(piece) >= 0).all()
+        chunks.append([out[piece == p].tolist() for p in range(int(piece.max()) + 1)])
+    return chunks
+
+
 def test_pieces_are_visited_in_a_new_order_each_epoch_with_their_inner_order_kept():
     k, _, _ = make_kernel("skipgram")
     k.cfg.shuffle_piece = 3
-    ids = torch.arange(10)
-    doc = torch.tensor([0, 0, 0, 0, 0, 1, 1, 2, 2, 2], dtype=torch.int32)
+    ids, offsets = np.arange(10), [0, 5, 7, 7, 10]  # the third document is empty
     orders = set()
     for _ in range(20):
-        out, piece = k._shuffle_pieces(ids, doc)
-        pieces = [out[piece == p].tolist() for p in range(int(piece.max()) + 1)]
-        assert sorted(pieces) == [[0, 1, 2], [3, 4], [5, 6], [7, 8, 9]]
-        assert (torch.diff(piece) >= 0).all()
-        orders.add(tuple(map(tuple, pieces)))
+        chunks = _visit(k, ids, offsets, limit=100)
+        assert len(chunks) == 1
+        assert sorted(chunks[0]) == [[0, 1, 2], [3, 4], [5, 6], [7, 8, 9]]
+        orders.add(tuple(map(tuple, chunks[0])))
     assert len(orders) > 5
-    k.cfg.shuffle_piece = 0
-    assert k._shuffle_pieces(ids, doc)[0] is ids
+
+
+def test_an_epoch_gathers_the_corpus_a_chunk_at_a_time():
+    k, _, _ = make_kernel("skipgram")
+    k.cfg.shuffle_piece = 4
+    ids, offsets = np.arange(1000), np.arange(0, 1001, 10)  # 100 documents of 10 tokens
+    chunks = _visit(k, ids, offsets, limit=64)
+    sizes = [sum(map(len, c)) for c in chunks]
+    assert max(sizes) <= 64 and sum(sizes) == 1000
+    pieces = sorted(p for c in chunks for p in c)
+    assert pieces == sorted(list(range(a, min(a + 4, d + 10))) for d in range(0, 1000, 10) for a in range(d, d + 10, 4))
+    k.cfg.shuffle_piece = 0  # file order: consecutive documents, whole
+    flat = [t for c in _visit(k, ids, offsets, limit=64) for p in c for t in p]
+    assert flat == list(range(1000))
+    # a piece longer than the limit is a chunk of its own
+    k.cfg.shuffle_piece = 500
+    assert [sum(map(len, c)) for c in _visit(k, np.arange(600), [0, 600], limit=64)] in ([500, 100], [100, 500])
 
 
 @pytest.mark.parametrize("algorithm", ["skipgram", "cbow"])
@@ -428,3 +451,18 @@ def test_vectors_blowing_up_are_a_clear_error(toy_corpus, algorithm):
 def test_an_extreme_negative_sampling_exponent_is_refused(toy_corpus):
     with pytest.raises(ValueError, match="ns_exponent"):
         Word2VecVectorizer(ns_exponent=1e6).fit(toy_corpus)
+
+
+@pytest.mark.parametrize("cls", ["Word2VecVectorizer", "FastTextVectorizer", "GloVeVectorizer"])
+def test_a_spilled_corpus_trains_exactly_as_one_in_memory(cls):
+    import skembed
+
+    docs = [f"the cat number {i % 7} sat on the mat near dog {i % 5}" for i in range(400)]
+    kw = dict(vector_size=8, min_count=1, epochs=2, random_state=0)
+    if cls == "FastTextVectorizer":
+        kw["bucket"] = 1000
+    a = getattr(skembed, cls)(corpus_max_bytes=None, **kw).fit(docs)
+    b = getattr(skembed, cls)(corpus_max_bytes=0, **kw).fit(iter(docs))  # every id to the file
+    np.testing.assert_array_equal(a.wv_.vectors, b.wv_.vectors)
+    b.partial_fit(docs[:50])
+    assert len(b.history_) == 3

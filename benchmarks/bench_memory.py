@@ -1,0 +1,165 @@
+"""Memory and throughput with corpus size: skembed against gensim, fitting from a text file.
+
+    python benchmarks/bench_memory.py [--sizes 1,5,20] [--models word2vec,fasttext,glove]
+                                      [--threads 2] [--workdir /tmp/skembed_memory]
+
+Each corpus is ``wordnet_glosses.txt`` (short documents, a real vocabulary)
+cycled to 1M, 5M and 20M tokens, each cycle in a new random line order, written
+to a text file (one document per line). Every fit runs in a fresh process that
+imports both libraries first and then records the largest anonymous resident
+memory (heap and arrays) seen during the fit above the one before it
+(``_common.PeakRSS(anonymous=True)``): "MB". "skembed RSS MB" is the whole
+resident set's growth, which adds the code pages of libtorch's kernels that the
+fit maps in (shared and reclaimable, the same for any corpus size).
+
+* word2vec: skip-gram, dim 100, window 5, negative 5, min_count 5, one epoch.
+  gensim streams the file with ``LineSentence`` (its users' way to train on a
+  file); skembed fits on the open file (read once, encoded to int32 ids).
+* fasttext: the same with n-grams of 3-6 characters in 2,000,000 buckets
+  (gensim ``FastText`` over ``LineSentence``).
+* glove: skembed's counting and 5 epochs (no gensim peer; its row shows
+  skembed's own bytes per token only).
+
+"bytes/token over gensim" is (skembed's added MB - gensim's) / tokens; "slope"
+is the growth of skembed's added memory per extra token between the smallest
+and the largest size, which leaves out what does not grow with the corpus (the
+model's matrices). words/s is tokens x epochs / training seconds.
+``transform docs/s`` is documents per second of ``transform`` on the first
+100,000 lines (mean pooling) by the fitted vectorizer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import DATA, PeakRSS, machine, markdown_table  # noqa: E402
+
+SETTINGS = dict(vector_size=100, window=5, negative=5, min_count=5, epochs=1)
+SUBWORDS = dict(min_n=3, max_n=6, bucket=2_000_000)
+
+
+def build_corpus(workdir: Path, millions: float) -> tuple[Path, int]:
+    """``wordnet_glosses.txt`` cycled (each cycle shuffled) to ``millions`` of tokens; (path, tokens)."""
+    path = workdir / f"wordnet_{millions:g}M.txt"
+    lines = (DATA / "wordnet_glosses.txt").read_text(encoding="utf-8").splitlines()
+    target = int(millions * 1_000_000)
+    if not path.exists():
+        rng, out, n = random.Random(0), [], 0
+        while n < target:
+            order = list(range(len(lines)))
+            rng.shuffle(order)
+            for i in order:
+                out.append(lines[i])
+                n += len(lines[i].split())
+                if n >= target:
+                    break
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text("\n".join(out) + "\n", encoding="utf-8")
+        tmp.rename(path)
+    with open(path, encoding="utf-8") as fh:
+        return path, sum(len(line.split()) for line in fh)
+
+
+def one(model: str, library: str, path: str, threads: int) -> dict:
+    """One fit in this process; the figures as a dict."""
+    import gensim  # noqa: F401  (both libraries imported before the baseline)
+
+    import skembed
+
+    settings = dict(SETTINGS)
+    with PeakRSS() as rss, PeakRSS(anonymous=True) as heap:
+        t0 = time.perf_counter()
+        if library == "gensim":
+            from gensim.models import FastText, Word2Vec
+            from gensim.models.word2vec import LineSentence
+
+            cls = FastText if model == "fasttext" else Word2Vec
+            extra = SUBWORDS if model == "fasttext" else {}
+            m = cls(sg=1, workers=threads, seed=1, **settings, **extra)
+            m.build_vocab(LineSentence(path))
+            t1 = time.perf_counter()
+            m.train(LineSentence(path), total_examples=m.corpus_count, epochs=m.epochs)
+            train_s = time.perf_counter() - t1
+            fitted = None
+        else:
+            if model == "glove":
+                vec = skembed.GloVeVectorizer(vector_size=100, min_count=5, epochs=5, n_jobs=threads, random_state=1)
+            elif model == "fasttext":
+                vec = skembed.FastTextVectorizer(n_jobs=threads, random_state=1, **settings, **SUBWORDS)
+            else:
+                vec = skembed.Word2VecVectorizer(n_jobs=threads, random_state=1, **settings)
+            with open(path, encoding="utf-8") as fh:
+                vec.fit(fh)
+            train_s = sum(h["seconds"] for h in vec.history_)
+            fitted = vec
+        total_s = time.perf_counter() - t0
+    out = {"added_mb": heap.added_mb, "added_rss_mb": rss.added_mb, "train_s": train_s, "total_s": total_s}
+    if fitted is not None and model != "glove":
+        with open(path, encoding="utf-8") as fh:
+            docs = [line for _, line in zip(range(100_000), fh)]
+        t0 = time.perf_counter()
+        fitted.transform(docs)
+        out["transform_docs_s"] = len(docs) / (time.perf_counter() - t0)
+    return out
+
+
+def run(model, library, path, threads):
+    cmd = [sys.executable, __file__, "--one", model, library, str(path), "--threads", str(threads)]
+    res = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if res.returncode:
+        raise RuntimeError(f"{model} {library} failed:\n{res.stderr[-3000:]}")
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="1,5,20", help="millions of tokens, comma-separated")
+    ap.add_argument("--models", default="word2vec,fasttext,glove")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--workdir", default="/tmp/skembed_memory")
+    ap.add_argument("--one", nargs=3, metavar=("MODEL", "LIBRARY", "PATH"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.one:
+        print(json.dumps(one(*args.one, args.threads)))
+        return
+    workdir = Path(args.workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    print(machine(), f"{args.threads} threads", flush=True)
+    rows = []
+    for model in args.models.split(","):
+        first = None
+        for size in [float(s) for s in args.sizes.split(",")]:
+            path, n_tokens = build_corpus(workdir, size)
+            ours = run(model, "skembed", path, args.threads)
+            peer = run(model, "gensim", path, args.threads) if model != "glove" else None
+            epochs = 5 if model == "glove" else 1
+            first = first or (n_tokens, ours)
+            row = {
+                "model": model,
+                "tokens": f"{n_tokens:,}",
+                "gensim MB": peer["added_mb"] if peer else "",
+                "skembed MB": ours["added_mb"],
+                "skembed RSS MB": ours["added_rss_mb"],
+                "bytes/token over gensim": (ours["added_mb"] - peer["added_mb"]) * 2**20 / n_tokens if peer else "",
+                "slope B/token": (ours["added_mb"] - first[1]["added_mb"]) * 2**20 / (n_tokens - first[0])
+                if n_tokens > first[0]
+                else "",
+                "gensim words/s": n_tokens * epochs / peer["train_s"] if peer else "",
+                "skembed words/s": n_tokens * epochs / ours["train_s"],
+                "transform docs/s": ours.get("transform_docs_s", ""),
+            }
+            print(row, flush=True)
+            rows.append(row)
+    print()
+    print(markdown_table(rows, list(rows[0])))
+
+
+if __name__ == "__main__":
+    main()
