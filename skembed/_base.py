@@ -18,7 +18,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._corpus import encode_corpus, scan_corpus
+from ._corpus import Corpus, encode_corpus, scan_corpus
 from ._text import Tokenizer
 from ._vocab import Vocabulary
 from .pooling import POOLING_MODES, DocumentPooler
@@ -231,17 +231,22 @@ class BaseEmbeddingVectorizer(TransformerMixin, BaseTextEstimator):
         self
         """
         self._validate_params()
-        vocab, corpus = self._scan(X)
-        self._fit_corpus(vocab, corpus, self.epochs, warm=False)
+        vocab, corpus, pending = self._scan(X)
+        self._fit_corpus(vocab, corpus, self.epochs, warm=False, pending=pending)
         return self
 
     def partial_fit(self, X, y=None):
         """Train one more epoch on new documents.
 
         The first call on an unfitted vectorizer builds the vocabulary from
-        ``X``. Later calls keep it: words not in it are skipped and their counts
-        are not added; training continues from the current state (see the
-        class's notes on what that means for each model).
+        ``X``. Later calls keep it, unless ``grow_vocabulary=True``: words not in
+        it are skipped and their counts are not added; training continues from
+        the current state (see the class's notes on what that means for each
+        model). With ``grow_vocabulary=True`` (Word2Vec, FastText) the counts of
+        known words grow by the new text's, and words whose count, summed over
+        every call, reaches ``min_count`` get new rows (as gensim's
+        ``build_vocab(update=True)``); subsampling and negative sampling use
+        the updated counts.
 
         Returns
         -------
@@ -249,28 +254,49 @@ class BaseEmbeddingVectorizer(TransformerMixin, BaseTextEstimator):
         """
         self._validate_params()
         if not hasattr(self, "wv_"):
-            vocab, corpus = self._scan(X)
-            self._fit_corpus(vocab, corpus, 1, warm=False)
+            vocab, corpus, pending = self._scan(X)
+            self._fit_corpus(vocab, corpus, 1, warm=False, pending=pending)
             return self
-        vocab = Vocabulary(self.wv_.index_to_key, self.wv_.counts, self.doc_freq_, self.n_docs_)
-        corpus = encode_corpus(
-            X, self._make_tokenizer(), self.wv_.key_to_index, allow_empty=False, max_bytes=self.corpus_max_bytes
-        )
+        if getattr(self, "grow_vocabulary", False):
+            vocab, corpus, pending = self._grown(X)
+        else:
+            vocab, pending = Vocabulary(self.wv_.index_to_key, self.wv_.counts, self.doc_freq_, self.n_docs_), None
+            corpus = encode_corpus(
+                X, self._make_tokenizer(), self.wv_.key_to_index, allow_empty=False, max_bytes=self.corpus_max_bytes
+            )
         if corpus.n_tokens:
-            self._fit_corpus(vocab, corpus, 1, warm=True)
+            self._fit_corpus(vocab, corpus, 1, warm=True, pending=pending)
         return self
 
     def _scan(self, X):
-        return scan_corpus(
+        """The vocabulary and corpus of ``X``, and (growing vocabularies only, else None) the
+        words under ``min_count`` with their counts."""
+        grow = getattr(self, "grow_vocabulary", False)
+        scanned = scan_corpus(
             X,
             self._make_tokenizer(),
             min_count=self.min_count,
             max_vocab_size=self.max_vocab_size,
             max_bytes=self.corpus_max_bytes,
+            return_pruned=grow,
         )
+        return scanned if grow else (*scanned, None)
 
-    def _fit_corpus(self, vocab, corpus, epochs, warm):
-        """Train on an encoded corpus (continuing from the fitted state when ``warm``) and install the result."""
+    def _grown(self, X):
+        """The fitted vocabulary grown by ``X`` (``Vocabulary.grown``), ``X`` encoded with it (read
+        once), and the words still pending."""
+        new, corpus, _ = scan_corpus(X, self._make_tokenizer(), max_bytes=self.corpus_max_bytes, return_pruned=True)
+        old = Vocabulary(self.wv_.index_to_key, self.wv_.counts, self.doc_freq_, self.n_docs_)
+        vocab, pending = old.grown(
+            new, getattr(self, "pending_words_", {}), min_count=self.min_count, max_vocab_size=self.max_vocab_size
+        )
+        remap = np.asarray([vocab.key_to_index.get(w, -1) for w in new.index_to_key], dtype=np.int32)
+        ids = remap[corpus.ids]
+        return vocab, Corpus(ids, corpus.offsets).select(ids >= 0), pending
+
+    def _fit_corpus(self, vocab, corpus, epochs, warm, pending=None):
+        """Train on an encoded corpus (continuing from the fitted state when ``warm``) and
+        install the result (with ``pending``, the words a growing vocabulary still counts)."""
         raise NotImplementedError
 
     def _history(self, new, warm):
@@ -289,9 +315,11 @@ class BaseEmbeddingVectorizer(TransformerMixin, BaseTextEstimator):
         if self.n_features_out_ != self._n_out(self.wv_.vector_size):
             raise ValueError("n_features_out_ does not match the vectors and the pooling")
 
-    def _finish_fit(self, wv, vocab, corpus, history, **extra):
+    def _finish_fit(self, wv, vocab, corpus, history, pending=None, **extra):
         """Fit the pooler on the training corpus and install the fitted state."""
         pooler = DocumentPooler(self.pooling).fit(corpus, wv.vectors, vocab.counts, vocab.doc_freq, vocab.n_docs)
+        if pending is not None:
+            extra["pending_words_"] = pending
         self._set_fitted(
             wv_=wv,
             vocabulary_=dict(vocab.key_to_index),

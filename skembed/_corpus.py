@@ -203,6 +203,7 @@ def scan_corpus(
     keep_corpus=True,
     count_docs=None,
     max_bytes=None,
+    return_pruned=False,
 ):
     """Read ``X`` once: count words, build the vocabulary, encode the documents.
 
@@ -227,11 +228,16 @@ def scan_corpus(
     max_bytes : int or None
         Most bytes of encoded ids held in memory; beyond them the ids go to a
         memory-mapped temporary file (None: no limit).
+    return_pruned : bool
+        Also return the words left out of the vocabulary, as a dict of word to
+        ``[count, document frequency]`` (a vectorizer that grows its vocabulary
+        keeps counting them).
 
     Returns
     -------
     vocab : Vocabulary
     corpus : Corpus or None
+    pruned : dict, only with ``return_pruned``
     """
     if count_docs is not None and hasattr(X, "__len__") and len(count_docs) != len(X):
         raise ValueError(f"count_docs has {len(count_docs)} flags for {len(X)} documents")
@@ -276,18 +282,24 @@ def scan_corpus(
     vocab, kept = Vocabulary.from_counts(
         keys, counts, doc_freq, n_counted, min_count=min_count, max_vocab_size=max_vocab_size, specials=specials
     )
+    pruned = {}
+    if return_pruned:
+        out = np.ones(n_keys, dtype=bool)
+        out[kept] = False
+        pruned = {keys[i]: [int(counts[i]), int(doc_freq[i])] for i in np.flatnonzero(out).tolist()}
     del keys
     if len(vocab) == vocab.n_specials:
         raise ValueError(
             f"the vocabulary is empty: no word occurs at least min_count={min_count} times "
             f"in {n_counted} document(s); lower min_count or give more text"
         )
-    if not keep_corpus:
-        return vocab, None
-    remap = np.full(n_keys, -1, dtype=np.int32)
-    remap[kept] = np.arange(vocab.n_specials, len(vocab), dtype=np.int32)
-    n_kept = int((encoded if count_docs is not None else counts)[kept].sum())
-    return vocab, spool.assemble(len_chunks, n_kept, remap)
+    corpus = None
+    if keep_corpus:
+        remap = np.full(n_keys, -1, dtype=np.int32)
+        remap[kept] = np.arange(vocab.n_specials, len(vocab), dtype=np.int32)
+        n_kept = int((encoded if count_docs is not None else counts)[kept].sum())
+        corpus = spool.assemble(len_chunks, n_kept, remap)
+    return (vocab, corpus, pruned) if return_pruned else (vocab, corpus)
 
 
 def encode_corpus(

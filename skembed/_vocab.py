@@ -76,6 +76,41 @@ class Vocabulary:
         )
         return vocab, order
 
+    def grown(self, new: "Vocabulary", pending, *, min_count=1, max_vocab_size=None):
+        """This vocabulary updated with the counts of new text, as gensim's
+        ``build_vocab(update=True)`` does, and words appended that now reach ``min_count``.
+
+        ``new`` holds the new text's words with their counts (a ``Vocabulary`` of it at
+        ``min_count=1``); ``pending`` maps each word seen before but still under
+        ``min_count`` to ``[count, document frequency]``. Known words keep their ids; a
+        pending or new word whose summed count reaches ``min_count`` gets the next id (most
+        frequent first, up to ``max_vocab_size`` words in all). Returns the grown
+        vocabulary and the words still pending (a new dict).
+        """
+        counts, doc_freq = self.counts.copy(), self.doc_freq.copy()
+        pending = {w: list(c) for w, c in pending.items()}
+        for word, count, df in zip(new.index_to_key, new.counts.tolist(), new.doc_freq.tolist()):
+            i = self.key_to_index.get(word)
+            if i is not None:
+                counts[i] += count
+                doc_freq[i] += df
+            else:
+                seen = pending.setdefault(word, [0, 0])
+                seen[0] += count
+                seen[1] += df
+        ready = sorted((w for w, (c, _) in pending.items() if c >= min_count), key=lambda w: -pending[w][0])
+        if max_vocab_size is not None:
+            ready = ready[: max(int(max_vocab_size) - len(self), 0)]
+        added = [pending.pop(w) for w in ready]
+        grown = Vocabulary(
+            self.index_to_key + ready,
+            np.concatenate([counts, np.asarray([c for c, _ in added], dtype=np.int64)]),
+            np.concatenate([doc_freq, np.asarray([df for _, df in added], dtype=np.int64)]),
+            self.n_docs + new.n_docs,
+            self.n_specials,
+        )
+        return grown, pending
+
     def __len__(self):
         return len(self.index_to_key)
 

@@ -45,8 +45,8 @@ class FastTextVectorizer(Word2VecVectorizer):
         word2vec default of 6144 sums too many alike updates into the n-gram
         rows a batch shares).
     vector_size, window, algorithm, negative, ns_exponent, sample, min_count, max_vocab_size, epochs, \
-alpha, min_alpha, shrink_windows, pooling, corpus_max_bytes, lowercase, token_pattern, tokenizer, n_jobs, \
-device, random_state, verbose
+alpha, min_alpha, shrink_windows, pooling, grow_vocabulary, corpus_max_bytes, lowercase, token_pattern, \
+tokenizer, n_jobs, device, random_state, verbose
         As for :class:`~skembed.Word2VecVectorizer`.
 
     Attributes
@@ -105,6 +105,7 @@ device, random_state, verbose
         bucket=2_000_000,
         oov_vectors=True,
         pooling="mean",
+        grow_vocabulary=False,
         corpus_max_bytes=2**30,
         lowercase=True,
         token_pattern=DEFAULT_TOKEN_PATTERN,
@@ -129,6 +130,7 @@ device, random_state, verbose
             shrink_windows=shrink_windows,
             batch_size=batch_size,
             pooling=pooling,
+            grow_vocabulary=grow_vocabulary,
             corpus_max_bytes=corpus_max_bytes,
             lowercase=lowercase,
             token_pattern=token_pattern,
@@ -157,15 +159,30 @@ device, random_state, verbose
             w_out=w_out,
         )
 
-    def _fit_corpus(self, vocab, corpus, epochs, warm):
-        # partial_fit continues with the fitted n-gram settings and rows (the vocabulary is fixed)
+    def _fit_corpus(self, vocab, corpus, epochs, warm, pending=None):
+        # partial_fit continues with the fitted n-gram settings and rows
         span = (self.wv_.min_n, self.wv_.max_n, self.wv_.bucket) if warm else (self.min_n, self.max_n, self.bucket)
         index, offsets, rows = vocabulary_rows(vocab.index_to_key, *span)
-        init = (np.vstack([self.wv_.vectors_vocab, self.wv_.vectors_ngrams]), self.syn1neg_) if warm else (None, None)
+        init = (None, None)
+        if warm:
+            init = (self._warm_input(vocab, index), self._grown_rows(self.syn1neg_, len(vocab), 0))
         w_in, w_out, history = self._train(vocab, corpus, epochs, *init, index=index, offsets=offsets, rows=rows)
         # composed from the kernel's layout, so the vocabulary's n-grams are not hashed twice
         wv = SubwordVectors.from_rows(vocab.index_to_key, w_in, offsets, rows, *span[:2], index, vocab.counts)
-        self._finish_fit(wv, vocab, corpus, self._history(history, warm), syn1neg_=w_out)
+        self._finish_fit(wv, vocab, corpus, self._history(history, warm), pending, syn1neg_=w_out)
+
+    def _warm_input(self, vocab, index):
+        """The fitted input rows laid out for ``vocab`` and its n-gram ``index``: a growing
+        vocabulary's new words and the buckets only they use get fastText's initial rows
+        (uniform in ``[-1/d, 1/d)``); every fitted bucket keeps its row."""
+        words = self._grown_rows(self.wv_.vectors_vocab, len(vocab), 1.0)
+        ngrams = self.wv_.vectors_ngrams
+        if index.n_rows != len(ngrams):
+            fitted = self.wv_._index
+            fresh = self._grown_rows(ngrams[:0], index.n_rows, 1.0)
+            fresh[index.rows(fitted.buckets)] = ngrams  # (a grown vocabulary uses every fitted bucket)
+            ngrams = fresh
+        return np.vstack([words, ngrams])
 
     def transform(self, X):
         """Pool each document's word vectors into one vector; words unseen in training get their

@@ -198,7 +198,7 @@ class GloVeVectorizer(BaseEmbeddingVectorizer):
             wv, vocab, corpus, history, state_=state, cooccurrence_=matrix if self.keep_cooccurrence else None
         )
 
-    def _fit_corpus(self, vocab, corpus, epochs, warm):
+    def _fit_corpus(self, vocab, corpus, epochs, warm, pending=None):
         matrix = self._cooccur(corpus, len(vocab))
         if warm and self.cooccurrence_ is not None:
             matrix = (self.cooccurrence_ + matrix).tocsr()

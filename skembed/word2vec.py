@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numbers
 
+import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BaseEmbeddingVectorizer, make_generator, progress_bar, torch_context
@@ -59,6 +60,11 @@ class Word2VecVectorizer(BaseEmbeddingVectorizer):
         ``benchmarks/bench_word2vec.py``.
     pooling : {"mean", "sum", "max", "mean_max", "tfidf", "sif"}, default="mean"
         How ``transform`` combines word vectors into a document vector.
+    grow_vocabulary : bool, default=False
+        Let ``partial_fit`` add words: a word whose count summed over all the
+        calls reaches ``min_count`` gets a row, and known words' counts grow
+        (gensim's ``build_vocab(update=True)``). The words still under
+        ``min_count`` are kept, with their counts, in ``pending_words_``.
     corpus_max_bytes : int or None, default=2**30
         Most bytes of encoded corpus (4 per token) held in memory during
         ``fit``; a larger corpus is spilled to a memory-mapped temporary file
@@ -84,6 +90,9 @@ class Word2VecVectorizer(BaseEmbeddingVectorizer):
         ``seconds`` and ``words_per_second``.
     syn1neg_ : ndarray of float32
         The output (context) vectors, kept for ``partial_fit``.
+    pending_words_ : dict of str to [int, int]
+        With ``grow_vocabulary=True``: each word seen but still under
+        ``min_count``, with its count and document frequency.
     n_features_out_ : int
 
     Notes
@@ -112,6 +121,7 @@ class Word2VecVectorizer(BaseEmbeddingVectorizer):
         "min_alpha": [Interval(numbers.Real, 0, None, closed="left")],
         "shrink_windows": ["boolean"],
         "batch_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
+        "grow_vocabulary": ["boolean"],
     }
 
     _default_batch = _DEFAULT_BATCH
@@ -132,6 +142,7 @@ class Word2VecVectorizer(BaseEmbeddingVectorizer):
         shrink_windows=True,
         batch_size=None,
         pooling="mean",
+        grow_vocabulary=False,
         corpus_max_bytes=2**30,
         lowercase=True,
         token_pattern=DEFAULT_TOKEN_PATTERN,
@@ -155,6 +166,7 @@ class Word2VecVectorizer(BaseEmbeddingVectorizer):
         self.shrink_windows = shrink_windows
         self.batch_size = batch_size
         self.pooling = pooling
+        self.grow_vocabulary = grow_vocabulary
         self.corpus_max_bytes = corpus_max_bytes
         self.lowercase = lowercase
         self.token_pattern = token_pattern
@@ -212,13 +224,27 @@ class Word2VecVectorizer(BaseEmbeddingVectorizer):
             ]
             return kernel.w_in.cpu().numpy(), kernel.w_out.cpu().numpy(), history
 
-    def _fit_corpus(self, vocab, corpus, epochs, warm):
-        init = (self.wv_.vectors, self.syn1neg_) if warm else (None, None)
+    def _fit_corpus(self, vocab, corpus, epochs, warm, pending=None):
+        init = (None, None)
+        if warm:  # words a growing vocabulary added get word2vec's initial rows
+            init = (self._grown_rows(self.wv_.vectors, len(vocab), 0.5), self._grown_rows(self.syn1neg_, len(vocab), 0))
         w_in, w_out, history = self._train(vocab, corpus, epochs, *init)
         self._finish_fit(
             WordVectors(vocab.index_to_key, w_in, vocab.counts),
             vocab,
             corpus,
             self._history(history, warm),
+            pending,
             syn1neg_=w_out,
         )
+
+    def _grown_rows(self, matrix, n_rows, scale):
+        """``matrix`` with rows appended up to ``n_rows``, uniform in ``[-scale/d, scale/d)`` (zero
+        for ``scale=0``), drawn from ``random_state``."""
+        extra = n_rows - len(matrix)
+        if extra <= 0:
+            return matrix
+        d = matrix.shape[1]
+        rng = np.random.default_rng(self._derived_seed(f"grown rows {len(matrix)}"))
+        rows = ((rng.random((extra, d), dtype=np.float32) * 2 - 1) * (scale / d)).astype(np.float32)
+        return np.vstack([matrix, rows])

@@ -466,3 +466,53 @@ def test_a_spilled_corpus_trains_exactly_as_one_in_memory(cls):
     np.testing.assert_array_equal(a.wv_.vectors, b.wv_.vectors)
     b.partial_fit(docs[:50])
     assert len(b.history_) == 3
+
+
+# ---------------------------------------------------------------- a vocabulary that grows
+
+
+@pytest.mark.parametrize("cls", ["Word2VecVectorizer", "FastTextVectorizer"])
+def test_partial_fit_grows_the_vocabulary_with_words_that_reach_min_count_across_calls(cls):
+    import skembed
+
+    first = ["the cat sat on the mat", "the dog sat on the log", "a zebra ran"] * 20
+    second = ["the zebra and the okapi sat", "an okapi ran on the mat"] * 3
+    kw = dict(vector_size=8, min_count=5, epochs=1, sample=0, random_state=0)
+    if cls == "FastTextVectorizer":
+        kw["bucket"] = 5000
+    vec = getattr(skembed, cls)(grow_vocabulary=True, **kw).fit(first)
+    assert "okapi" not in vec.vocabulary_ and "an" not in vec.pending_words_
+    before = {w: vec.wv_.counts[i] for w, i in vec.vocabulary_.items()}
+    rows = {w: vec.wv_.vectors[i].copy() for w, i in vec.vocabulary_.items()}
+    vec.partial_fit(second[:2])  # okapi seen twice: pending, not yet a word
+    assert "okapi" not in vec.vocabulary_ and vec.pending_words_["okapi"] == [2, 2]
+    vec.partial_fit(second[2:])  # four more: 6 >= min_count
+    assert vec.vocabulary_["okapi"] == len(before)  # appended; known words keep their ids
+    assert "okapi" not in vec.pending_words_ and vec.pending_words_["an"] == [3, 3]
+    assert all(vec.vocabulary_[w] == i for w, i in zip(before, range(len(before))))
+    counts = dict(zip(vec.wv_.index_to_key, vec.wv_.counts.tolist()))
+    assert counts["okapi"] == 6 and counts["zebra"] == before["zebra"] + 3
+    assert vec.wv_.vectors.shape[0] == len(vec.vocabulary_) == vec.syn1neg_.shape[0]
+    assert np.isfinite(vec.wv_.vectors).all() and not np.allclose(vec.wv_.vectors[-1], 0)
+    assert vec.n_docs_ == 66 and vec.transform(["okapi"]).any()
+    assert not np.allclose(rows["the"], vec.wv_["the"])  # trained on in the later calls
+
+
+def test_without_grow_vocabulary_partial_fit_keeps_the_vocabulary_and_counts():
+    vec = Word2VecVectorizer(vector_size=8, min_count=1, epochs=1, random_state=0).fit(["the cat sat"] * 10)
+    counts = vec.wv_.counts.copy()
+    vec.partial_fit(["the okapi sat"] * 10)
+    assert "okapi" not in vec.vocabulary_ and not hasattr(vec, "pending_words_")
+    np.testing.assert_array_equal(vec.wv_.counts, counts)
+
+
+def test_a_growing_vectorizer_saves_and_loads_its_pending_words(tmp_path):
+    import skembed
+
+    vec = Word2VecVectorizer(vector_size=8, min_count=3, epochs=1, grow_vocabulary=True, random_state=0)
+    vec.fit(["the cat sat on the mat okapi"] * 5 + ["zebra"])
+    skembed.save(vec, tmp_path / "m.skembed")
+    loaded = skembed.load(tmp_path / "m.skembed")
+    assert loaded.pending_words_ == {"zebra": [1, 1]}
+    loaded.partial_fit(["zebra zebra"])
+    assert "zebra" in loaded.vocabulary_
