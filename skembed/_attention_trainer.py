@@ -15,7 +15,6 @@ from __future__ import annotations
 import copy
 import math
 import time
-from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -24,23 +23,13 @@ import torch.nn.functional as F
 from ._attention_kernel import bag_attention_step, bag_batch, bag_features, supports_bag_step
 from ._corpus import DistinctIds
 from ._nn import attention_penalty
+from ._training import EpochStats
 
-__all__ = ["ClassifierTrainer", "EarlyStopping", "EpochStats", "batches", "features", "predict_logits"]
+__all__ = ["ClassifierTrainer", "EarlyStopping", "batches", "features", "predict_logits"]
 
 PREDICT_BATCH = 1024  # documents
 _PREDICT_TOKENS = 32768  # padded tokens
 _TRAIN_TOKENS = 1 << 17  # padded tokens of a training batch (only documents over 512 tokens feel it)
-
-
-@dataclass
-class EpochStats:
-    """One epoch: mean training loss per document, validation accuracy and log-loss (None
-    without a validation split), seconds."""
-
-    train_loss: float
-    val_score: float | None
-    val_loss: float | None
-    seconds: float
 
 
 class EarlyStopping:
@@ -196,7 +185,8 @@ class ClassifierTrainer:
     def fit_loop(self, corpus, y, sw, docs, epochs, bar, val=None, stopper=None, check=None):
         """Up to ``epochs`` epochs on ``docs``, evaluated on ``val`` and stopped by ``stopper``
         (whose best weights are restored); ``check(loss)`` may raise after each epoch.
-        Returns the list of ``EpochStats`` and the epoch whose weights the net keeps."""
+        Returns one ``EpochStats`` per epoch run; ``kept_epoch`` is then the epoch whose
+        weights the net keeps."""
         history, kept = [], 0
         for epoch in range(1, epochs + 1):
             t0 = time.perf_counter()
@@ -204,7 +194,7 @@ class ClassifierTrainer:
             if check is not None:
                 check(loss)
             score, val_loss = self.evaluate(corpus, y, val) if val is not None else (None, None)
-            history.append(EpochStats(loss, score, val_loss, time.perf_counter() - t0))
+            history.append(EpochStats(loss, time.perf_counter() - t0, len(docs), score, val_loss))
             bar.set_postfix(loss=f"{loss:.4f}", val=score)
             if val is None or stopper is None:
                 kept = epoch
@@ -216,4 +206,5 @@ class ClassifierTrainer:
         if stopper is not None:
             stopper.restore(self.net)
         self.net.eval()
-        return history, kept
+        self.kept_epoch = kept
+        return history

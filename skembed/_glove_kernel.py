@@ -53,6 +53,7 @@ import numpy as np
 import torch
 
 from ._sparse import csr
+from ._training import EpochStats
 
 _DIVERGED = 1e3  # a weight this large means training diverged
 
@@ -218,17 +219,15 @@ class GloVeKernel:
             self._apply(name, uniq, total.index_add_(0, inverse, grad), total_sq)
         return cost
 
-    def train(self, rows, cols, values, epochs, on_batch=None):
-        """``epochs`` shuffled passes over the entries, sampled when ``x_sample`` > 0 and
-        there are more entries than ``batch_size``.
+    def train(self, matrix, epochs, on_batch=None):
+        """``epochs`` shuffled passes over the entries of ``matrix`` (scipy COO: distinct
+        pairs), sampled when ``x_sample`` > 0 and there are more entries than ``batch_size``.
 
-        ``rows``, ``cols`` and ``values`` are a sparse matrix's entries (distinct pairs).
-
-        Returns per epoch ``(cost, entries visited, seconds)``; with sampling
-        the cost is an unbiased estimate of the full pass's.
+        Returns one EpochStats per epoch: the summed cost (with sampling, an unbiased
+        estimate of the full pass's) and the entries visited.
         """
         dev = self.device
-        rows, cols, values = np.asarray(rows), np.asarray(cols), np.asarray(values)
+        rows, cols, values = np.asarray(matrix.row), np.asarray(matrix.col), np.asarray(matrix.data)
         if rows.size and (np.diff(rows) < 0).any():  # batches keep this order: rows ascending
             by_row = np.argsort(rows, kind="stable")
             rows, cols, values = rows[by_row], cols[by_row], values[by_row]
@@ -266,7 +265,7 @@ class GloVeKernel:
                     on_batch(end - start)
             cost = float(cost)
             self._check_diverged(cost, bs)
-            history.append((cost, order.shape[0], time.perf_counter() - t0))
+            history.append(EpochStats(loss=cost, seconds=time.perf_counter() - t0, visited=int(order.shape[0])))
         return history
 
     def _check_diverged(self, cost, bs):

@@ -90,13 +90,14 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from ._malloc import release_free_memory
+from ._training import EpochStats
 
 __all__ = ["Word2VecConfig", "Word2VecKernel"]
 
@@ -134,14 +135,6 @@ class Word2VecConfig:
     negative_draws: int
     spread_groups: bool
     shuffle_piece: int
-
-
-@dataclass
-class EpochStats:
-    loss: float = 0.0
-    words: int = 0
-    seconds: float = 0.0
-    extra: dict = field(default_factory=dict)
 
 
 class Word2VecKernel:
@@ -352,16 +345,17 @@ class Word2VecKernel:
         )
 
     # ------------------------------------------------------------------ training
-    def train(self, corpus_ids, corpus_offsets, epochs, total_words, words_done, on_batch=None):
-        """Train ``epochs`` passes over a corpus. Returns (list of EpochStats, words done).
+    def train(self, corpus, epochs, on_batch=None):
+        """Train ``epochs`` passes over ``corpus`` (``ids``, ``offsets``); one EpochStats each.
 
-        ``corpus_ids`` (int32, in memory or memory-mapped) stays where it is; each epoch
-        gathers it a chunk at a time (``_chunks``). ``total_words`` / ``words_done`` drive
-        the linear learning-rate decay across all epochs (and across ``partial_fit`` calls).
+        ``corpus.ids`` (int32, in memory or memory-mapped) stays where it is; each epoch
+        gathers it a chunk at a time (``_chunks``). The learning rate decays linearly from
+        ``alpha`` to ``min_alpha`` over all the epochs (a ``partial_fit`` call starts again).
         """
-        ids_all = torch.from_numpy(np.ascontiguousarray(corpus_ids, dtype=np.int32))
-        starts, lengths = self._pieces(corpus_offsets)
-        n_raw = int(corpus_offsets[-1])
+        ids_all = torch.from_numpy(np.ascontiguousarray(corpus.ids, dtype=np.int32))
+        starts, lengths = self._pieces(corpus.offsets)
+        n_raw = int(corpus.offsets[-1])
+        total_words, words_done = n_raw * epochs, 0.0
         bs = self._epoch_batch(self._expected_kept(ids_all))
         limit = max(_CHUNK_TOKENS, 32 * bs)
         history = []
@@ -378,8 +372,8 @@ class Word2VecKernel:
                     words_done += n_chunk
             loss = float(torch.stack(losses).double().sum()) if losses else 0.0
             self._check_diverged(loss, bs)
-            history.append(EpochStats(loss=loss, words=n_raw, seconds=time.perf_counter() - t0))
-        return history, words_done
+            history.append(EpochStats(loss=loss, seconds=time.perf_counter() - t0, visited=n_raw))
+        return history
 
     def _expected_kept(self, ids_all):
         """How many tokens an epoch keeps on average (subsampling), counted a chunk at a time."""

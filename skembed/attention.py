@@ -6,7 +6,6 @@ import contextlib
 import numbers
 import threading
 import warnings
-from dataclasses import asdict
 
 import numpy as np
 import torch
@@ -428,9 +427,19 @@ class AttentionPoolingClassifier(ClassifierMixin, TransformerMixin, BaseTextEsti
                 check_diverged(loss, len(classes), sw[docs], self.learning_rate)
 
             with progress_bar(self.verbose, len(docs) * epochs, "attention classifier", unit="doc") as bar:
-                stats, kept = trainer.fit_loop(corpus, y_enc, sw, docs, epochs, bar, val, stopper, check)
+                stats = trainer.fit_loop(corpus, y_enc, sw, docs, epochs, bar, val, stopper, check)
+                kept = trainer.kept_epoch
         previous = list(self.history_) if warm else []
-        history = previous + [{"epoch": len(previous) + i + 1, **asdict(s)} for i, s in enumerate(stats)]
+        history = previous + [
+            {
+                "epoch": len(previous) + i + 1,
+                "train_loss": s.loss,
+                "val_score": s.val_score,
+                "val_loss": s.val_loss,
+                "seconds": s.seconds,
+            }
+            for i, s in enumerate(stats)
+        ]
         self._set_fitted(
             module_=net,
             net_config_=config,

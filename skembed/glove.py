@@ -185,10 +185,10 @@ class GloVeVectorizer(BaseEmbeddingVectorizer):
             visit = visit_probability(coo.data, cfg)
             per_epoch = coo.nnz if visit is None else int(visit.sum())
             with progress_bar(self.verbose, per_epoch * epochs, "GloVe", unit="entry") as bar:
-                stats = kernel.train(coo.row, coo.col, coo.data, epochs, on_batch=bar.update)
+                stats = kernel.train(coo, epochs, on_batch=bar.update)
             history = [
-                {"epoch": i + 1, "loss": cost / max(coo.nnz, 1), "entries": visited, "seconds": sec}
-                for i, (cost, visited, sec) in enumerate(stats)
+                {"epoch": i + 1, "loss": s.loss / max(coo.nnz, 1), "entries": s.visited, "seconds": s.seconds}
+                for i, s in enumerate(stats)
             ]
             return kernel.vectors(self.output), kernel.state(), history
 

@@ -209,16 +209,15 @@ class Word2VecVectorizer(BaseEmbeddingVectorizer):
         """Train on an encoded corpus; returns (input matrix, output matrix, history) as numpy."""
         with torch_context(self.n_jobs, self.device, self.random_state) as (device, seed):
             kernel = self._make_kernel(vocab, device, make_generator(device, seed), w_in, w_out, **layout)
-            total = corpus.n_tokens * epochs
-            with progress_bar(self.verbose, total, f"word2vec {self.algorithm}") as bar:
-                stats, _ = kernel.train(corpus.ids, corpus.offsets, epochs, total, 0, on_batch=bar.update)
+            with progress_bar(self.verbose, corpus.n_tokens * epochs, f"word2vec {self.algorithm}") as bar:
+                stats = kernel.train(corpus, epochs, on_batch=bar.update)
             history = [
                 {
                     "epoch": i + 1,
                     "loss": s.loss,
-                    "words": s.words,
+                    "words": s.visited,
                     "seconds": s.seconds,
-                    "words_per_second": s.words / max(s.seconds, 1e-9),
+                    "words_per_second": s.visited / max(s.seconds, 1e-9),
                 }
                 for i, s in enumerate(stats)
             ]

@@ -119,10 +119,15 @@ def test_sparse_and_gather_steps_agree_over_many_steps():
         torch.testing.assert_close(a.gradsq[key], b.gradsq[key], rtol=1e-5, atol=1e-6)
 
 
+def _entries(rows, cols, values, n):
+    """A co-occurrence matrix's entries as the kernel takes them (COO, in the given order)."""
+    return sp.coo_matrix((np.asarray(values), (np.asarray(rows), np.asarray(cols))), shape=(n, n))
+
+
 def test_state_round_trip_keeps_stanfords_layout():
     k = _kernel(d=4, n=6)
     i, j, x = STEP_ENTRIES
-    k.train(i, j, x, epochs=2)
+    k.train(_entries(i, j, x, 6), epochs=2)
     state = k.state()
     assert state["w"].shape == state["gradsq_c"].shape == (6, 5)
     again = GloVeKernel(k.cfg, 6, torch.device("cpu"), torch.Generator(), state=state)
@@ -147,7 +152,7 @@ def test_entry_sampling_is_unbiased_and_keeps_heavy_entries():
     xs = rng.choice(x, 2500)
     k = _kernel(d=2, n=50, x_sample=10.0, x_max=100.0, batch_size=256)
     rows, cols = np.divmod(np.arange(2500), 50)
-    visits = [v for _, v, _ in k.train(rows, cols, xs, epochs=3)]
+    visits = [s.visited for s in k.train(_entries(rows, cols, xs, 50), epochs=3)]
     expected = visit_probability(xs, cfg).sum()
     assert all(abs(v - expected) < 4 * np.sqrt(expected) for v in visits)
 
@@ -167,7 +172,7 @@ def test_sampled_training_reaches_the_full_passes_cost():
     costs = {}
     for x_sample in (0.0, 3.0):
         k = _kernel(d=5, n=n, x_sample=x_sample, batch_size=64)
-        k.train(rows, cols, x, epochs=60)
+        k.train(_entries(rows, cols, x, n), epochs=60)
         costs[x_sample] = full_cost(k)
     start = full_cost(_kernel(d=5, n=n))
     assert costs[3.0] < 0.2 * start and costs[3.0] < 1.5 * costs[0.0]

@@ -9,6 +9,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 
 from skembed import Word2VecVectorizer
+from skembed._corpus import Corpus
 from skembed._word2vec_kernel import Word2VecConfig, Word2VecKernel, overlap_add, window_positions, window_sum
 
 
@@ -123,7 +124,7 @@ def test_each_batch_of_a_chunk_uses_its_own_row_of_the_chunks_negative_draws(alg
         return out
 
     monkeypatch.setattr(k, "_negative_step", recording_step)
-    k.train(np.arange(10) % 7, np.array([0, 6, 10]), epochs=1, total_words=10, words_done=0)
+    k.train(Corpus(np.arange(10) % 7, np.array([0, 6, 10])), epochs=1)
     # 10 tokens (all kept) in batches of 4, 4 and 2: 2, 2 and 1 groups of 2 x 2 draws
     assert len(drawn) == 1 and drawn[0].shape == (3 * 2 * 4,)
     rows = drawn[0].view(3, 8)
