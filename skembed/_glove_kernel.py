@@ -62,12 +62,15 @@ __all__ = ["GloVeConfig", "GloVeKernel", "visit_probability", "weighting"]
 
 @dataclass
 class GloVeConfig:
-    vector_size: int = 100
-    x_max: float = 100.0
-    alpha: float = 0.75
-    learning_rate: float = 0.05
-    batch_size: int = 32768
-    x_sample: float = 0.0
+    """Everything the kernel needs besides the entries; no defaults of its own (the
+    estimator's are ``GloVeVectorizer``'s). ``x_sample`` 0 visits every entry."""
+
+    vector_size: int
+    x_max: float
+    alpha: float
+    learning_rate: float
+    batch_size: int
+    x_sample: float
 
 
 def weighting(x, x_max, alpha):

@@ -58,9 +58,13 @@ def test_weighting_function():
     np.testing.assert_allclose(weighting(torch.tensor(x), 100.0, 0.75).numpy(), weighting(x, 100.0, 0.75))
 
 
+def _config(**cfg):
+    base = {"vector_size": 3, "x_max": 10.0, "alpha": 0.75, "learning_rate": 0.1, "batch_size": 32768, "x_sample": 0.0}
+    return GloVeConfig(**{**base, **cfg})
+
+
 def _kernel(d=3, n=5, seed=0, **cfg):
-    cfg = {"vector_size": d, "x_max": 10.0, "alpha": 0.75, "learning_rate": 0.1, **cfg}
-    return GloVeKernel(GloVeConfig(**cfg), n, torch.device("cpu"), torch.Generator().manual_seed(seed))
+    return GloVeKernel(_config(vector_size=d, **cfg), n, torch.device("cpu"), torch.Generator().manual_seed(seed))
 
 
 STEP_ENTRIES = (np.array([0, 1, 0, 3, 4, 0]), np.array([2, 2, 1, 0, 2, 4]), np.array([3.0, 20.0, 1.0, 7.0, 0.5, 2.0]))
@@ -137,7 +141,7 @@ def test_state_round_trip_keeps_stanfords_layout():
 
 
 def test_entry_sampling_is_unbiased_and_keeps_heavy_entries():
-    cfg = GloVeConfig(x_max=100.0, alpha=0.75, x_sample=10.0, batch_size=4)
+    cfg = _config(x_max=100.0, alpha=0.75, x_sample=10.0, batch_size=4)
     x = np.array([0.2, 1.0, 5.0, 10.0, 50.0, 300.0])
     p = visit_probability(x, cfg)
     np.testing.assert_allclose(p[3:], 1.0)
@@ -145,8 +149,8 @@ def test_entry_sampling_is_unbiased_and_keeps_heavy_entries():
     np.testing.assert_allclose(
         p * np.maximum(weighting(x, 100.0, 0.75), weighting(10.0, 100.0, 0.75)), weighting(x, 100.0, 0.75)
     )
-    assert visit_probability(x, GloVeConfig(x_sample=0.0, batch_size=4)) is None
-    assert visit_probability(x, GloVeConfig(x_sample=10.0, batch_size=6)) is None  # one batch: all of it
+    assert visit_probability(x, _config(x_sample=0.0, batch_size=4)) is None
+    assert visit_probability(x, _config(x_sample=10.0, batch_size=6)) is None  # one batch: all of it
     # and an epoch visits each entry with that probability
     rng = np.random.default_rng(0)
     xs = rng.choice(x, 2500)
