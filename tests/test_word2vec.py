@@ -517,3 +517,9 @@ def test_a_growing_vectorizer_saves_and_loads_its_pending_words(tmp_path):
     assert loaded.pending_words_ == {"zebra": [1, 1]}
     loaded.partial_fit(["zebra zebra"])
     assert "zebra" in loaded.vocabulary_
+
+
+@pytest.mark.parametrize("params", [{"corpus_max_bytes": -1}, {"corpus_max_bytes": 1.5}, {"grow_vocabulary": "yes"}])
+def test_bad_memory_and_growth_parameters_are_clear_errors(params):
+    with pytest.raises(ValueError, match=next(iter(params))):
+        Word2VecVectorizer(**params).fit(["the cat sat on the mat"] * 10)
