@@ -25,7 +25,7 @@ from ._corpus import DistinctIds
 from ._nn import attention_penalty
 from ._training import EpochStats
 
-__all__ = ["ClassifierTrainer", "EarlyStopping", "batches", "features", "predict_logits"]
+__all__ = ["ClassifierTrainer", "EarlyStopping", "attention_by_document", "batches", "features", "predict_logits"]
 
 PREDICT_BATCH = 1024  # documents
 _PREDICT_TOKENS = 32768  # padded tokens
@@ -88,6 +88,19 @@ def predict_logits(net, corpus, device, docs=None, return_features=False):
             if not return_features:
                 res = net.output(res)
             out[position[batch]] = res.float().cpu().numpy()
+    return out
+
+
+def attention_by_document(net, corpus, device):
+    """Each document's attention weights over its tokens: (n_tokens, n_heads) float32
+    arrays, in document order."""
+    out = [None] * corpus.n_docs
+    net.eval()
+    with torch.no_grad():
+        for batch, bag in batches(net, corpus, PREDICT_BATCH, None, None, device):
+            attn = features(net, bag)[1].float().cpu().numpy()  # (B, heads, T)
+            for row, doc in enumerate(batch):
+                out[doc] = attn[row, :, : corpus.offsets[doc + 1] - corpus.offsets[doc]].T
     return out
 
 

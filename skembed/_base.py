@@ -67,20 +67,27 @@ def resolve_device(device) -> torch.device:
 
 
 @contextlib.contextmanager
-def torch_context(n_jobs, device, random_state):
+def torch_context(n_jobs, device, random_state, seed_torch=False):
     """Set torch's threads for the duration of a fit and restore them afterwards.
 
     Yields ``(device, seed)``: ``seed`` is an int drawn from ``random_state``
     that seeds every generator the fit uses, so that the same ``random_state``
-    and ``n_jobs`` give the same result.
+    and ``n_jobs`` give the same result. With ``seed_torch``, torch's global
+    generators (on the CPU and ``device``), which module initialisation and an
+    encoder's dropout draw from, are forked for the duration and seeded with
+    ``seed``: the fit is reproducible and the caller's stream is left as it was.
     """
     dev = resolve_device(device)
     seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
     threads = resolve_n_jobs(n_jobs)
     previous = torch.get_num_threads()
+    forked = torch.random.fork_rng(devices=[dev.index or 0] if dev.type == "cuda" else [], enabled=seed_torch)
     try:
         torch.set_num_threads(threads)
-        yield dev, seed
+        with forked:
+            if seed_torch:
+                torch.manual_seed(seed)
+            yield dev, seed
     finally:
         torch.set_num_threads(previous)
 

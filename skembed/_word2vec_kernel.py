@@ -97,6 +97,7 @@ import torch
 import torch.nn.functional as F
 
 from ._malloc import release_free_memory
+from ._pieces import corpus_pieces, piece_chunks
 from ._training import EpochStats
 
 __all__ = ["Word2VecConfig", "Word2VecKernel"]
@@ -187,57 +188,20 @@ class Word2VecKernel:
         return ids.index_select(0, kept), doc.index_select(0, kept)
 
     def _pieces(self, offsets):
-        """Each piece's first token (int64) and length (int32): a piece is a run of at most
-        ``shuffle_piece`` tokens of one document (in file order, of ``_FILE_ORDER_PIECE``,
-        which only bounds a chunk). One entry per piece, none per token; documents no
-        longer than a piece (most, in a corpus of short documents) are pieces as they are."""
+        """The corpus's pieces (``skembed._pieces.corpus_pieces``): runs of at most
+        ``shuffle_piece`` tokens of one document, or without shuffling of
+        ``_FILE_ORDER_PIECE`` (which only bounds a chunk), kept in file order."""
         size = self.cfg.shuffle_piece or _FILE_ORDER_PIECE
-        offsets = np.asarray(offsets, dtype=np.int64)
-        lengths = np.diff(offsets).astype(np.int32) if offsets[-1] < 2**31 else np.diff(offsets)
-        if lengths.min(initial=1) > 0 and lengths.max(initial=0) <= size:  # every document is one piece
-            return torch.from_numpy(offsets[:-1]), torch.from_numpy(lengths.astype(np.int32, copy=False))
-        whole = np.flatnonzero((lengths > 0) & (lengths <= size))
-        starts, piece_len = offsets[whole], lengths[whole].astype(np.int32)
-        cut = np.flatnonzero(lengths > size)
-        if len(cut):
-            n_pieces = -(-lengths[cut] // size)
-            doc = np.repeat(cut, n_pieces)
-            rank = np.arange(len(doc)) - np.repeat(np.cumsum(n_pieces) - n_pieces, n_pieces)
-            cut_starts = offsets[doc] + rank * size
-            cut_len = np.minimum(offsets[doc + 1] - cut_starts, size).astype(np.int32)
-            starts, piece_len = np.concatenate([starts, cut_starts]), np.concatenate([piece_len, cut_len])
-            if not self.cfg.shuffle_piece:  # file order: pieces by position
-                order = np.argsort(starts, kind="stable")
-                starts, piece_len = starts[order], piece_len[order]
-        return torch.from_numpy(starts), torch.from_numpy(piece_len)
+        return corpus_pieces(offsets, size, by_position=not self.cfg.shuffle_piece)
 
     def _chunks(self, ids_all, starts, lengths, limit):
-        """One epoch's tokens, a chunk of at most ``limit`` (or one piece) at a time: yields
-        (ids, piece) on the device, int64 ids and sorted int32 piece numbers, which take the
-        place of document ids so that windows stop at piece edges.
-
-        With ``shuffle_piece`` the pieces come in a new random order each epoch, so that a
-        batch mixes pieces from all over the corpus (see the module docstring for why); only
-        a chunk's tokens are ever gathered, so an epoch holds no per-token array of the
-        whole corpus.
-        """
-        n = len(starts)
+        """One epoch's tokens a chunk at a time (``skembed._pieces.piece_chunks``): with
+        ``shuffle_piece`` the pieces come in a new random order each epoch, so that a
+        batch mixes pieces from all over the corpus (see the module docstring for why)."""
         order = None
         if self.cfg.shuffle_piece:
-            order = torch.randperm(n, generator=self.gen, device=self.device, dtype=torch.int32).cpu()
-        pos = 0
-        while pos < n:
-            sel = order[pos : pos + limit] if order is not None else torch.arange(pos, min(pos + limit, n))
-            ends = torch.cumsum(lengths[sel], 0, dtype=torch.int64)
-            k = max(1, int(torch.searchsorted(ends, limit, right=True)))
-            sel, ends = sel[:k], ends[:k]
-            size, piece_len = int(ends[-1]), lengths[sel].long()
-            # token t of the chunk is corpus token t - (its piece's place in the chunk) + its piece's start
-            shift = torch.repeat_interleave(starts[sel] - (ends - piece_len), piece_len, output_size=size)
-            ids = ids_all.index_select(0, torch.arange(size).add_(shift))
-            piece = torch.repeat_interleave(torch.arange(k, dtype=torch.int32), piece_len, output_size=size)
-            yield ids.to(self.device, torch.int64), piece.to(self.device)
-            pos += k
+            order = torch.randperm(len(starts), generator=self.gen, device=self.device, dtype=torch.int32).cpu()
+        return piece_chunks(ids_all, starts, lengths, limit, order, self.device)
 
     def _padded(self, ids):
         pad = torch.zeros(self.cfg.window, dtype=ids.dtype, device=self.device)

@@ -1,46 +1,26 @@
-"""``AttentionPoolingClassifier``: a text classifier that learns which tokens matter."""
+"""``AttentionPoolingClassifier``: a text classifier that learns which tokens matter.
+
+The public face: parameters, their checks and documentation, and the classifier's answers.
+Fitting, inference and pickling are ``skembed._attention_estimator.BaseAttentionModel``'s.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import numbers
-import threading
-import warnings
 
 import numpy as np
-import torch
-from sklearn.base import ClassifierMixin, TransformerMixin, clone
-from sklearn.model_selection import train_test_split
+from sklearn.base import ClassifierMixin, TransformerMixin
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
-from ._attention_trainer import (
-    PREDICT_BATCH,
-    ClassifierTrainer,
-    EarlyStopping,
-    batches,
-    check_diverged,
-    features,
-    predict_logits,
-)
-from ._base import _TEXT_CONSTRAINTS, BaseTextEstimator, check_ids, progress_bar, resolve_device, torch_context
-from ._corpus import encode_corpus, encode_with_unseen, scan_corpus
-from ._embedding_start import frozen_rows, initial_rows
-from ._labels import check_targets, encode_labels, sample_weights
-from ._nn import AttentionPoolingNet
-from ._optim import AdamW, RowAdam
-from ._subwords import TokenSubwords
-from ._text import CLASSIFIER_TOKEN_PATTERN, NgramTokenizer, check_documents, iter_token_lists
+from ._attention_estimator import BaseAttentionModel
+from ._base import _TEXT_CONSTRAINTS
+from ._text import CLASSIFIER_TOKEN_PATTERN
 from .vectors import WordVectors
 
 __all__ = ["AttentionPoolingClassifier"]
 
-PAD = "<pad>"
-_SEGMENT = 256  # tokens an encoder sees at once (see AttentionPoolingNet)
-_SUBWORD_BUCKET = 2_000_000  # hash buckets of character n-grams (fastText's number)
-_INFERENCE_LOCK = threading.RLock()  # see AttentionPoolingClassifier._inference
 
-
-class AttentionPoolingClassifier(ClassifierMixin, TransformerMixin, BaseTextEstimator):
+class AttentionPoolingClassifier(ClassifierMixin, TransformerMixin, BaseAttentionModel):
     """Classify raw texts by attention-pooled token embeddings.
 
     Each token is embedded, optionally contextualised by an encoder, weighted
@@ -168,7 +148,6 @@ class AttentionPoolingClassifier(ClassifierMixin, TransformerMixin, BaseTextEsti
         "patience": [Interval(numbers.Integral, 1, None, closed="left")],
         "class_weight": [None, StrOptions({"balanced"}), dict],
     }
-    _fitted_marker = "module_"
 
     def __init__(
         self,
@@ -232,118 +211,6 @@ class AttentionPoolingClassifier(ClassifierMixin, TransformerMixin, BaseTextEsti
         self.random_state = random_state
         self.verbose = verbose
 
-    # ------------------------------------------------------------------ helpers
-    def _make_tokenizer(self):
-        lo, hi = self.ngram_range
-        if lo != 1 or hi < 1:
-            raise ValueError(f"ngram_range must be (1, n) with n >= 1, got {self.ngram_range!r}")
-        return NgramTokenizer(super()._make_tokenizer(), hi, self.max_length)
-
-    def _token_lists(self, X, allow_empty=False):
-        """Token lists (n-grams included), each cut to its first ``max_length`` tokens (if set)."""
-        return list(iter_token_lists(check_documents(X), self._make_tokenizer(), allow_empty=allow_empty))
-
-    def _resolve_embeddings(self, X):
-        emb = self.embeddings
-        if emb is None:
-            return None
-        if isinstance(emb, WordVectors):
-            return emb
-        if hasattr(emb, "wv_"):
-            return emb.wv_
-        inner = clone(emb)
-        if inner.get_params().get("random_state", 0) is None:
-            # an unseeded inner vectorizer follows the classifier's random_state
-            inner.set_params(random_state=self._derived_seed("embeddings"))
-        return inner.fit(X).wv_
-
-    def _net_config(self, n_words, n_classes, dim, n_subword_rows=0):
-        return dict(
-            n_words=n_words,
-            embedding_dim=dim,
-            n_classes=n_classes,
-            encoder=self.encoder,
-            attention=self.attention,
-            n_heads=self.n_heads,
-            hidden_dim=self._hidden_dim(),
-            dropout=float(self.dropout),
-            max_length=_SEGMENT,
-            n_subword_rows=n_subword_rows,
-        )
-
-    def _subword_span(self):
-        """``(min_n, max_n)`` of ``subwords``, checked, or None."""
-        if self.subwords is None:
-            return None
-        if (
-            len(self.subwords) != 2
-            or not all(isinstance(n, numbers.Integral) for n in self.subwords)
-            or not 1 <= self.subwords[0] <= self.subwords[1] <= 64
-        ):
-            raise ValueError(f"subwords must be (min_n, max_n) with 1 <= min_n <= max_n <= 64, got {self.subwords!r}")
-        return tuple(int(n) for n in self.subwords)
-
-    def _install_subwords(self, net, vocab_words=None, unseen=()):
-        """Give ``net`` the subword layout of its vocabulary (``vocab_words``, default the fitted
-        ``vocabulary_``'s) and of ``unseen`` tokens (ids from the vocabulary's size on); nothing
-        without subwords. The vocabulary's part is computed once per network."""
-        span = self._subword_span()
-        if span is None:
-            return
-        if getattr(net, "token_subwords", None) is None:
-            words = self._vocabulary_words() if vocab_words is None else vocab_words
-            net.token_subwords = TokenSubwords(words, *span, _SUBWORD_BUCKET)
-        net.set_subwords(*net.token_subwords.layout(unseen))
-
-    def _hidden_dim(self):
-        if self.hidden_dim is not None:
-            return self.hidden_dim
-        return 16 if self.encoder is None else 32
-
-    def _encode(self, X, tokenized=False, unknown_id=None):
-        """Ids of known tokens (unknown ones are dropped: their vectors were never trained).
-
-        ``tokenized``: ``X`` holds token lists from ``_token_lists``."""
-        return encode_corpus(
-            X, None if tokenized else self._make_tokenizer(), self.vocabulary_, unknown_id=unknown_id, allow_empty=True
-        )
-
-    @staticmethod
-    def _documents(X):
-        X = list(check_documents(X))
-        if not X:
-            raise ValueError("X is empty: at least one document is needed")
-        return X
-
-    def _build(self, vocab_words, n_classes, wv, seed, device):
-        dim = wv.vector_size if wv is not None else self.embedding_dim
-        span = self._subword_span()
-        n_subword_rows = TokenSubwords(vocab_words, *span, _SUBWORD_BUCKET).index.n_rows if span else 0
-        config = self._net_config(len(vocab_words), n_classes, dim, n_subword_rows)
-        torch.manual_seed(seed)
-        net = AttentionPoolingNet(**config)
-        self._install_subwords(net, vocab_words)
-        if wv is not None:
-            with torch.no_grad():
-                start = net.embedding.weight.detach().numpy()
-                start[: len(vocab_words)] = initial_rows(vocab_words, wv, start[: len(vocab_words)])
-                net.embedding.weight[:] = torch.as_tensor(start)
-                net.embedding.weight[0] = 0.0
-        if self.freeze_embeddings and wv is None:
-            net.embedding.weight.requires_grad_(False)
-        return net.to(device), config
-
-    def _optimizers(self, net, vocab_words, wv):
-        """Lazy Adam on the embedding rows a batch touches (frozen rows excepted), AdamW
-        for the dense layers."""
-        frozen = torch.as_tensor(
-            frozen_rows(vocab_words, wv if self.freeze_embeddings else None, net.embedding.num_embeddings)
-        )
-        dense = [p for n, p in net.named_parameters() if not n.startswith("embedding.")]
-        table = net.embedding.weight
-        rows = RowAdam(table, lr=self.learning_rate, frozen=frozen.to(table.device)) if table.requires_grad else None
-        return rows, AdamW(dense, lr=self.learning_rate, weight_decay=self.weight_decay)
-
     # ------------------------------------------------------------------ fit
     def fit(self, X, y, sample_weight=None):
         """Train on documents ``X`` with labels ``y``.
@@ -379,150 +246,15 @@ class AttentionPoolingClassifier(ClassifierMixin, TransformerMixin, BaseTextEsti
                 raise ValueError("classes must be given on the first call to partial_fit")
         return self._fit(X, y, classes, sample_weight, incremental=True)
 
-    def _fit(self, X, y, classes, sample_weight, incremental):
-        """``fit`` (a new network, up to ``epochs`` epochs with early stopping) and
-        ``partial_fit`` (one epoch, continuing a fitted network) over one path; the
-        fitted state is installed once, at the end, so an interrupted call leaves the
-        previous state."""
-        warm = incremental and hasattr(self, "module_")
-        X = self._documents(X)
-        tokens = self._token_lists(X)  # bad documents are reported before bad labels
-        y = check_targets(y, len(X))
-        classes, y_enc = encode_labels(y, self.classes_ if warm else classes, incremental)
-        sw = sample_weights(y, y_enc, classes, sample_weight, self.class_weight)
-        docs, val = (np.arange(len(X)), None) if incremental else self._split(y_enc, len(classes))
-        with (
-            torch_context(self.n_jobs, self.device, self.random_state) as (device, seed),
-            torch.random.fork_rng(devices=[device.index or 0] if device.type == "cuda" else []),
-        ):
-            if warm:
-                wv, vocabulary = self.embeddings_, dict(self.vocabulary_)
-                corpus = self._encode(tokens, tokenized=True)
-                net, config = self.module_.to(device), self.net_config_
-                opts = getattr(self, "_optimizer_state", None) or self._optimizers(net, self._vocabulary_words(), wv)
-                rng = np.random.default_rng(seed + len(self.history_))
-            else:
-                wv = self._resolve_embeddings(X)
-                # the vocabulary comes from the training split only, so validation sees
-                # unknown words exactly as new documents will
-                counted = np.zeros(len(X), dtype=bool)
-                counted[docs] = True
-                vocab, corpus = scan_corpus(
-                    tokens,
-                    None,
-                    min_count=self.min_count,
-                    count_docs=counted,
-                    max_vocab_size=self.max_vocab_size,
-                    specials=(PAD,),
-                )
-                vocabulary = dict(vocab.key_to_index)
-                net, config = self._build(vocab.index_to_key, len(classes), wv, seed, device)
-                opts = self._optimizers(net, vocab.index_to_key, wv)
-                rng = np.random.default_rng(seed)
-            trainer = ClassifierTrainer(net, *opts, self.batch_size, self.attention_penalty, device, rng)
-            epochs = 1 if incremental else self.epochs
-            stopper = EarlyStopping(self.patience) if val is not None else None
-
-            def check(loss):
-                check_diverged(loss, len(classes), sw[docs], self.learning_rate)
-
-            with progress_bar(self.verbose, len(docs) * epochs, "attention classifier", unit="doc") as bar:
-                stats = trainer.fit_loop(corpus, y_enc, sw, docs, epochs, bar, val, stopper, check)
-                kept = trainer.kept_epoch
-        previous = list(self.history_) if warm else []
-        history = previous + [
-            {
-                "epoch": len(previous) + i + 1,
-                "train_loss": s.loss,
-                "val_score": s.val_score,
-                "val_loss": s.val_loss,
-                "seconds": s.seconds,
-            }
-            for i, s in enumerate(stats)
-        ]
-        self._set_fitted(
-            module_=net,
-            net_config_=config,
-            vocabulary_=vocabulary,
-            history_=history,
-            best_epoch_=len(previous) + kept,
-            embeddings_=wv,
-            classes_=classes,
-            n_features_out_=net.output.in_features,
-            _optimizer_state=opts,
-        )
-        return self
-
-    def _split(self, y_enc, n_classes):
-        """Training and validation documents (stratified where every class can be)."""
-        docs = np.arange(len(y_enc))
-        n_val = int(round(self.validation_fraction * len(docs)))
-        if not self.early_stopping or n_val < 1 or len(docs) - n_val < 2:
-            return docs, None
-        strat = y_enc if np.bincount(y_enc).min() >= 2 and n_val >= n_classes else None
-        return tuple(
-            train_test_split(
-                docs, test_size=n_val, stratify=strat, random_state=np.random.RandomState(self._base_seed())
-            )
-        )
-
-    # ------------------------------------------------------------------ inference
-    def _inference_device(self):
-        try:
-            return resolve_device(self.device)
-        except ValueError:
-            warnings.warn(f"device={self.device!r} is not available here; predicting on the CPU", stacklevel=3)
-            return torch.device("cpu")
-
-    @contextlib.contextmanager
-    def _inference(self, unseen=()):
-        """The trained network on the inference device, ready to run: ``(net, device)``;
-        with subwords, tokens ``unseen`` (ids from ``len(vocabulary_)`` on) composed of
-        their n-grams for the duration.
-
-        Inference holds a process-wide lock: moving the module to its device and
-        setting torch's thread count are global effects, and another thread running
-        the same module meanwhile (a BiGRU, say) fails inside torch. Calls from
-        several threads therefore take turns; each still uses ``n_jobs`` threads.
-        """
-        with _INFERENCE_LOCK:
-            device = self._inference_device()
-            try:
-                self._install_subwords(self.module_, unseen=unseen)
-                with torch_context(self.n_jobs, device, 0):
-                    yield self.module_.to(device).eval(), device
-            finally:
-                if len(unseen):
-                    self._install_subwords(self.module_)
-
-    def _vocabulary_words(self):
-        """The fitted vocabulary in id order (its ids are 0 .. n - 1: ``_check_state``)."""
-        words = [None] * len(self.vocabulary_)
-        for word, i in self.vocabulary_.items():
-            words[i] = word
-        return words
-
-    def _encode_new(self, X, tokenized=False):
-        """``(corpus, unseen tokens)`` of new documents: unknown tokens dropped, or with
-        subwords given ids of their own from ``len(vocabulary_)`` on."""
-        if self.subwords is None:
-            return self._encode(X, tokenized), []
-        return encode_with_unseen(X, None if tokenized else self._make_tokenizer(), self.vocabulary_)
-
-    def _logits(self, X, features=False):
-        self._check_fitted()
-        corpus, unseen = self._encode_new(check_documents(X))
-        with self._inference(unseen) as (net, device):
-            return predict_logits(net, corpus, device, return_features=features)
-
+    # ------------------------------------------------------------------ answers
     def decision_function(self, X):
         """Class scores: shape (n,) for two classes (positive = ``classes_[1]``), else (n, n_classes)."""
-        logits = self._logits(X)
+        logits = self._network_outputs(X)
         return logits[:, 1] - logits[:, 0] if len(self.classes_) == 2 else logits
 
     def predict_proba(self, X):
         """Class probabilities, shape (n_documents, n_classes); rows sum to 1."""
-        logits = self._logits(X).astype(np.float64)
+        logits = self._network_outputs(X).astype(np.float64)
         logits -= logits.max(axis=1, keepdims=True) if len(logits) else 0
         p = np.exp(logits)
         return p / p.sum(axis=1, keepdims=True)
@@ -532,7 +264,7 @@ class AttentionPoolingClassifier(ClassifierMixin, TransformerMixin, BaseTextEsti
 
     def predict(self, X):
         """The most probable class of each document (empty documents included)."""
-        logits = self._logits(X)
+        logits = self._network_outputs(X)
         return self.classes_[logits.argmax(axis=1)] if len(logits) else self.classes_[:0]
 
     def transform(self, X):
@@ -541,7 +273,7 @@ class AttentionPoolingClassifier(ClassifierMixin, TransformerMixin, BaseTextEsti
         Follows ``set_output`` (e.g. pandas, with ``get_feature_names_out``'s
         column names), as the vectorizers' ``transform`` does.
         """
-        return self._logits(X, features=True)
+        return self._network_outputs(X, pooled=True)
 
     def attention_weights(self, X):
         """Per document: its tokens (after truncation) and their attention weights.
@@ -553,26 +285,7 @@ class AttentionPoolingClassifier(ClassifierMixin, TransformerMixin, BaseTextEsti
         -------
         list of (list of str, ndarray of shape (n_tokens, n_heads))
         """
-        self._check_fitted()
-        tokens = self._token_lists(X, allow_empty=True)
-        if self.subwords is None:
-            full, unseen = self._encode(tokens, tokenized=True, unknown_id=-1), []
-        else:
-            full, unseen = self._encode_new(tokens, tokenized=True)
-        known = full.ids >= 0
-        corpus = full.select(known)
-        heads = self.net_config_["n_heads"]
-        out = [None] * len(tokens)
-        with self._inference(unseen) as (net, device), torch.no_grad():
-            for batch, bag in batches(net, corpus, PREDICT_BATCH, None, None, device):
-                attn = features(net, bag)[1].float().cpu().numpy()  # (B, heads, T)
-                for row, doc in enumerate(batch):
-                    weights = np.zeros((len(tokens[doc]), heads), dtype=np.float32)
-                    mask = known[full.offsets[doc] : full.offsets[doc + 1]]
-                    if mask.any():
-                        weights[mask] = attn[row, :, : int(mask.sum())].T
-                    out[doc] = (tokens[doc], weights)
-        return out
+        return self._token_attention(X)
 
     def explain(self, X, top=None):
         """Per document, ``(token, weight)`` pairs (weights averaged over heads).
@@ -586,55 +299,3 @@ class AttentionPoolingClassifier(ClassifierMixin, TransformerMixin, BaseTextEsti
                 pairs = sorted(pairs, key=lambda p: -p[1])[:top]
             result.append(pairs)
         return result
-
-    # ------------------------------------------------------------------ pickling
-    def __getstate__(self):
-        state = super().__getstate__()
-        state.pop("_optimizer_state", None)
-        if "module_" in state:
-            state["module_"] = {k: v.detach().cpu().numpy() for k, v in state["module_"].state_dict().items()}
-        return state
-
-    def __setstate__(self, state):
-        module = state.get("module_")
-        if isinstance(module, dict):
-            _check_net_arrays(state.get("net_config_"), module)
-        super().__setstate__(state)
-        if isinstance(module, dict):
-            with torch.random.fork_rng(devices=[]):  # building initialises weights: leave the caller's RNG alone
-                net = AttentionPoolingNet(**self.net_config_)
-            net.load_state_dict({k: torch.as_tensor(v) for k, v in module.items()})
-            if self.freeze_embeddings and self.embeddings_ is None:
-                net.embedding.weight.requires_grad_(False)
-            self.module_ = net.eval()
-            self._check_state()
-            self._install_subwords(net)
-
-    def _check_state(self):
-        if isinstance(self.module_, dict):
-            return  # still arrays: checked by __setstate__ once the module is built
-        # ids 0 .. n_words - 1, each once: the word rows (n-gram rows follow them), and with
-        # subwords the ids unseen tokens get start right after
-        n_words = self.net_config_["n_words"]
-        if len(self.vocabulary_) != n_words:
-            raise ValueError(f"vocabulary_ has {len(self.vocabulary_)} tokens for the network's {n_words}")
-        check_ids(self.vocabulary_, n_words, "the embedding table's word rows")
-        if len(self.classes_) != self.module_.output.out_features:
-            raise ValueError(f"classes_ has {len(self.classes_)} labels for {self.module_.output.out_features} outputs")
-
-
-def _check_net_arrays(config, arrays):
-    """Before a network is built from ``config``: its embedding table, the largest
-    allocation, must be the shape of the stored one (a small file must not claim a huge net)."""
-    if not isinstance(config, dict):
-        raise ValueError("net_config_ must be a dict")
-    table = arrays.get("embedding.weight")
-    n_words, extra = config.get("n_words"), config.get("n_subword_rows", 0)
-    if not isinstance(n_words, int) or not isinstance(extra, int):
-        raise ValueError("net_config_ must give n_words and n_subword_rows as integers")
-    want = (n_words + extra, config.get("embedding_dim"))
-    if table is None or tuple(np.shape(table)) != want:
-        raise ValueError(
-            f"net_config_ asks for an embedding table of {want}; the stored one is "
-            f"{None if table is None else tuple(np.shape(table))}"
-        )

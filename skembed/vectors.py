@@ -7,13 +7,9 @@ load in gensim and the reverse.
 
 from __future__ import annotations
 
-from itertools import chain
-
 import numpy as np
-from scipy import stats
 
-from . import _word_files
-from ._word_files import open_text, read_word_pairs
+from . import _evaluation, _word_files
 
 __all__ = ["WordVectors"]
 
@@ -321,35 +317,15 @@ class WordVectors:
         oov_ratio : float
             Percentage of pairs with an unknown word.
         """
-        if restrict_vocab is None:
-            restrict_vocab = len(self)
-        allowed = self.index_to_key[:restrict_vocab]
-        lookup = {(w.upper() if case_insensitive else w): i for i, w in reversed(list(enumerate(allowed)))}
-        gold, idx1, idx2, oov = [], [], [], 0
-        for a, b, score in read_word_pairs(pairs, delimiter):
-            if case_insensitive:
-                a, b = a.upper(), b.upper()
-            if a in lookup and b in lookup:
-                idx1.append(lookup[a])
-                idx2.append(lookup[b])
-                gold.append(score)
-            else:
-                oov += 1
-                if dummy4unknown:
-                    idx1.append(-1)
-                    idx2.append(-1)
-                    gold.append(score)
-        total = len(gold) + (0 if dummy4unknown else oov)
-        if len(gold) - (oov if dummy4unknown else 0) < 2:
-            raise ValueError(f"fewer than 2 word pairs of {pairs!r} are in the vocabulary")
-        normed = self.get_normed_vectors()
-        i1, i2 = np.asarray(idx1), np.asarray(idx2)
-        sims = np.einsum("ij,ij->i", normed[i1], normed[i2]).astype(np.float64)
-        sims[i1 < 0] = 0.0
-        pearson = stats.pearsonr(gold, sims)
-        spearman = stats.spearmanr(gold, sims)
-        oov_ratio = 100.0 * oov / max(total, 1)
-        return pearson, spearman, oov_ratio
+        return _evaluation.word_pairs(
+            self.index_to_key,
+            self.get_normed_vectors(),
+            pairs,
+            delimiter,
+            restrict_vocab,
+            case_insensitive,
+            dummy4unknown,
+        )
 
     def evaluate_word_analogies(
         self, analogies, restrict_vocab=300000, case_insensitive=True, dummy4unknown=False, batch_size=2048
@@ -366,47 +342,15 @@ class WordVectors:
             ``{"section": name, "correct": [...], "incorrect": [...]}`` per
             section, then a ``"Total accuracy"`` entry.
         """
-        restrict_vocab = len(self) if restrict_vocab is None else restrict_vocab
-        allowed = self.index_to_key[:restrict_vocab]
-        lookup = {(w.upper() if case_insensitive else w): i for i, w in reversed(list(enumerate(allowed)))}
-        sections, questions, owners, skipped = [], [], [], []
-        with open_text(analogies) as fh:
-            for line in fh:
-                if line.startswith(":"):
-                    sections.append({"section": line[1:].strip(), "correct": [], "incorrect": []})
-                    continue
-                words = line.split()
-                if len(words) != 4:
-                    continue
-                if not sections:
-                    raise ValueError(f"{analogies!r}: a question comes before the first ': section' line")
-                key = [w.upper() if case_insensitive else w for w in words]
-                if all(w in lookup for w in key):
-                    questions.append([lookup[w] for w in key])
-                    owners.append((len(sections) - 1, tuple(key)))
-                else:
-                    skipped.append((len(sections) - 1, tuple(key)))
-        normed = self.get_normed_vectors()[:restrict_vocab]
-        q = np.asarray(questions, dtype=np.int64).reshape(-1, 4)
-        correct = np.zeros(len(q), dtype=bool)
-        for start in range(0, len(q), batch_size):
-            a, b, c, d = q[start : start + batch_size].T
-            query = normed[b] - normed[a] + normed[c]
-            sims = query @ normed.T
-            rows = np.arange(len(a))
-            sims[rows, a] = sims[rows, b] = sims[rows, c] = -np.inf
-            correct[start : start + batch_size] = sims.argmax(axis=1) == d
-        for (sec, key), ok in zip(owners, correct):
-            sections[sec]["correct" if ok else "incorrect"].append(key)
-        if dummy4unknown:
-            for sec, key in skipped:
-                sections[sec]["incorrect"].append(key)
-        all_correct = list(chain.from_iterable(s["correct"] for s in sections))
-        all_incorrect = list(chain.from_iterable(s["incorrect"] for s in sections))
-        total = {"section": "Total accuracy", "correct": all_correct, "incorrect": all_incorrect}
-        n = len(all_correct) + len(all_incorrect)
-        score = len(all_correct) / n if n else 0.0
-        return score, sections + [total]
+        return _evaluation.word_analogies(
+            self.index_to_key,
+            self.get_normed_vectors(),
+            analogies,
+            restrict_vocab,
+            case_insensitive,
+            dummy4unknown,
+            batch_size,
+        )
 
     # ------------------------------------------------------------------ file formats
     def save_word2vec_format(self, path, binary=False, write_header=True):
