@@ -57,7 +57,7 @@ class SubwordKernel(Word2VecKernel):
         n_words, d = len(keep_prob), config.vector_size
         if w_in is None:
             # fastText's and gensim's initialisation: every input row uniform in [-1/d, 1/d), output zero
-            w_in = (torch.rand(n_words + n_ngram_rows, d, generator=generator, device=device) * 2 - 1) / d
+            w_in = torch.rand(n_words + n_ngram_rows, d, generator=generator, device=device).mul_(2).sub_(1).div_(d)
             w_out = torch.zeros(n_words, d, device=device)
         super().__init__(config, keep_prob, neg_alias, device, generator, w_in=w_in, w_out=w_out)
         offsets = torch.as_tensor(sub_offsets, dtype=torch.int64, device=device)

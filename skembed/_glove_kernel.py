@@ -53,7 +53,7 @@ import numpy as np
 import torch
 
 from ._sparse import csr
-from ._training import EpochStats
+from ._training import EpochStats, largest_magnitude
 
 _DIVERGED = 1e3  # a weight this large means training diverged
 
@@ -115,7 +115,9 @@ class GloVeKernel:
         self.n_words = n_words
         d = config.vector_size
         if state is None:
-            w, c = ((torch.rand((n_words, d + 1), generator=generator, device=device) - 0.5) / d for _ in range(2))
+            w, c = (
+                torch.rand((n_words, d + 1), generator=generator, device=device).sub_(0.5).div_(d) for _ in range(2)
+            )
             gw, gc = (torch.ones((n_words, d + 1), device=device) for _ in range(2))
         else:
 
@@ -276,7 +278,7 @@ class GloVeKernel:
         ``_DIVERGED`` (trained GloVe entries stay near 1). A cost that rises for a few
         epochs is not divergence here: AdaGrad's steps shrink as squared gradients
         accumulate, and even a learning rate of 100 climbs back down."""
-        peak = max(float(p.abs().max()) for p in self.params.values()) if self.params["w"].numel() else 0.0
+        peak = largest_magnitude(*self.params.values())
         if not (np.isfinite(cost) and np.isfinite(peak)):
             what = "non-finite cost or vectors"
         elif peak > _DIVERGED:

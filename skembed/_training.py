@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["EpochStats"]
+import torch
+
+__all__ = ["EpochStats", "largest_magnitude"]
 
 
 @dataclass
@@ -29,3 +31,15 @@ class EpochStats:
     visited: int = 0
     val_score: float | None = None
     val_loss: float | None = None
+
+
+def largest_magnitude(*tensors) -> float:
+    """The largest ``|x|`` over ``tensors`` (NaN if one holds a NaN; 0 for empty ones), from
+    one min/max reduction each: ``t.abs().max()`` would first allocate a copy of ``t``, as
+    large as the model's matrices, at the end of every epoch."""
+    peak = 0.0
+    for t in tensors:
+        if t.numel():
+            lo, hi = torch.aminmax(t)
+            peak = max(peak, -float(lo), float(hi)) if not (lo.isnan() or hi.isnan()) else float("nan")
+    return peak

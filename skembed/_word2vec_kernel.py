@@ -98,7 +98,7 @@ import torch.nn.functional as F
 
 from ._malloc import release_free_memory
 from ._pieces import corpus_pieces, piece_chunks
-from ._training import EpochStats
+from ._training import EpochStats, largest_magnitude
 
 __all__ = ["Word2VecConfig", "Word2VecKernel"]
 
@@ -162,7 +162,7 @@ class Word2VecKernel:
         d = config.vector_size
         if w_in is None:
             # word2vec's initialisation: input uniform in [-0.5/d, 0.5/d), output zero
-            w_in = (torch.rand(n_words, d, generator=generator, device=device) - 0.5) / d
+            w_in = torch.rand(n_words, d, generator=generator, device=device).sub_(0.5).div_(d)
             w_out = torch.zeros(n_words, d, device=device)
         else:
             w_in = torch.as_tensor(w_in, dtype=torch.float32, device=device).clone()
@@ -295,7 +295,7 @@ class Word2VecKernel:
 
     def _check_diverged(self, loss, batch):
         """Raise ``FloatingPointError`` when the loss or the weights left sane bounds."""
-        peak = max(float(self.w_in.abs().max()), float(self.w_out.abs().max())) if self.w_in.numel() else 0.0
+        peak = largest_magnitude(self.w_in, self.w_out)
         if math.isfinite(loss) and math.isfinite(peak) and peak <= _DIVERGED:
             return
         what = (
