@@ -21,7 +21,7 @@ _NEGATIVE_SHARING = {"skipgram": (64, 12), "cbow": (32, 1)}
 _SHUFFLE_PIECE = 1024
 # most summed occurrences of a word row (skip-gram) and of an n-gram row (fastText) per batch
 _ROW_UPDATE_CAP = 16.0
-_NGRAM_UPDATE_CAP = 64.0
+_NGRAM_UPDATE_CAP = 32.0
 
 
 class Word2VecVectorizer(BaseEmbeddingVectorizer):
