@@ -329,6 +329,18 @@ def test_determinism(texts):
     assert torch.equal(state, torch.random.get_rng_state())  # the caller's global RNG is untouched
 
 
+def test_the_callers_torch_seed_does_not_change_a_seeded_fit(texts):
+    # the network's initialisation and the transformer's dropout draw from torch's global
+    # generator: the fit seeds it from random_state, whatever state the caller left it in
+    X, y = texts
+    probas = []
+    for caller_seed in (0, 99):
+        torch.manual_seed(caller_seed)
+        clf = AttentionPoolingClassifier(encoder="transformer", epochs=1, early_stopping=False, random_state=3)
+        probas.append(clf.fit(X[:80], y[:80]).predict_proba(X[:20]))
+    np.testing.assert_array_equal(*probas)
+
+
 def test_pickle_predicts_exactly_as_before(fitted, texts):
     X, _ = texts
     back = pickle.loads(pickle.dumps(fitted))
