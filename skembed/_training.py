@@ -41,5 +41,7 @@ def largest_magnitude(*tensors) -> float:
     for t in tensors:
         if t.numel():
             lo, hi = torch.aminmax(t)
-            peak = max(peak, -float(lo), float(hi)) if not (lo.isnan() or hi.isnan()) else float("nan")
+            if lo.isnan() or hi.isnan():
+                return float("nan")
+            peak = max(peak, -float(lo), float(hi))
     return peak

@@ -1,3 +1,4 @@
+import math
 import pickle
 
 import numpy as np
@@ -523,3 +524,14 @@ def test_a_growing_vectorizer_saves_and_loads_its_pending_words(tmp_path):
 def test_bad_memory_and_growth_parameters_are_clear_errors(params):
     with pytest.raises(ValueError, match=next(iter(params))):
         Word2VecVectorizer(**params).fit(["the cat sat on the mat"] * 10)
+
+
+def test_largest_magnitude_equals_abs_max_and_reports_nan():
+    from skembed._training import largest_magnitude
+
+    a, b = torch.tensor([[0.5, -3.0], [2.0, 1.0]]), torch.tensor([2.5, -0.1])
+    assert largest_magnitude(a, b) == float(torch.cat([a.flatten(), b]).abs().max()) == 3.0
+    assert largest_magnitude(torch.tensor([1.0, 4.0]), torch.zeros(0)) == 4.0
+    assert largest_magnitude(torch.zeros(0, 3)) == 0.0
+    assert math.isnan(largest_magnitude(torch.tensor([1.0, float("nan")]), b))
+    assert math.isnan(largest_magnitude(b, torch.tensor([float("nan")])))
