@@ -118,7 +118,10 @@ def network_from_arrays(config, arrays, freeze_table=False):
         )
     with torch.random.fork_rng(devices=[]):  # building initialises weights: leave the caller's RNG alone
         net = AttentionPoolingNet(**config)
-    net.load_state_dict({k: torch.as_tensor(v) for k, v in arrays.items()})
+    try:
+        net.load_state_dict({k: torch.as_tensor(v) for k, v in arrays.items()})
+    except (RuntimeError, TypeError) as exc:  # missing, unexpected or misshapen weights
+        raise ValueError(f"the stored network's arrays do not fit net_config_: {exc}") from None
     if freeze_table:
         net.embedding.weight.requires_grad_(False)
     return net.eval()

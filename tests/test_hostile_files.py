@@ -273,6 +273,13 @@ def test_a_fuzzed_manifest_loads_or_fails_with_a_value_error(tmp_path, saved_man
         pass
 
 
+def test_stored_network_weights_of_the_wrong_shape_are_a_clear_error(classifier):
+    state = classifier.__getstate__()
+    state["module_"] = dict(state["module_"], **{"output.weight": np.zeros((2, 3), np.float32)})
+    with pytest.raises(ValueError, match="arrays do not fit net_config_"):
+        type(classifier).__new__(type(classifier)).__setstate__(state)
+
+
 def test_a_classifier_vocabulary_that_is_not_its_word_rows_is_refused(tmp_path, classifier):
     """Ids must be 0 .. n_words - 1: with subwords an id past them would be read as an
     n-gram row, and unseen tokens' ids would collide with it."""
