@@ -79,11 +79,31 @@ def weighting(x, x_max, alpha):
 
 
 def _groups(sorted_rows):
-    """Distinct values of a sorted index tensor and the CSR row pointers of their runs."""
-    uniq, counts = torch.unique_consecutive(sorted_rows, return_counts=True)
+    """Distinct values of a sorted index tensor, the CSR row pointers of their runs, and each
+    entry's position among the distinct values (its run's number)."""
+    uniq, local, counts = torch.unique_consecutive(sorted_rows, return_inverse=True, return_counts=True)
     ptr = torch.zeros(uniq.shape[0] + 1, dtype=torch.int64, device=sorted_rows.device)
     torch.cumsum(counts, 0, out=ptr[1:])
-    return uniq, ptr
+    return uniq, ptr, local
+
+
+def _packed_entries(rows, cols, log_x, f_x):
+    """The entries as one (nnz, 4) table of 32-bit cells: row, column (int32), log x and
+    f(x) (float32 bits). A batch's entries lie at random positions of the matrix, so
+    gathering them costs a cache miss per entry and array; one table of 16-byte rows
+    takes one miss per entry instead of four, in two-thirds of the memory of four
+    separate int64/float32 arrays."""
+    table = torch.empty((rows.shape[0], 4), dtype=torch.int32, device=rows.device)
+    table[:, 0], table[:, 1] = rows, cols
+    as_float = table.view(torch.float32)
+    as_float[:, 2], as_float[:, 3] = log_x, f_x
+    return table
+
+
+def _unpacked(table):
+    """(rows, columns) as int64 and (log x, f(x)) as float32, from rows of ``_packed_entries``."""
+    as_float = table.view(torch.float32)
+    return table[:, 0].long(), table[:, 1].long(), as_float[:, 2].contiguous(), as_float[:, 3].contiguous()
 
 
 def visit_weight(config: GloVeConfig):
@@ -183,7 +203,7 @@ class GloVeKernel:
         """The step as sparse products over the batch's entries, ``i`` in ascending order."""
         w, c = self.params["w"], self.params["c"]
         n = self.n_words
-        ui, ptr_i = _groups(i)
+        ui, ptr_i, i_local = _groups(i)
         # with beta=0 the pattern's values (here log_x) are ignored: out = w_i . c_j per entry
         dots = torch.sparse.sampled_addmm(
             csr(ptr_i, j, log_x, (ui.shape[0], n)), w.index_select(0, ui), c.T, beta=0.0
@@ -194,15 +214,15 @@ class GloVeKernel:
         g.mul_(self.cfg.learning_rate)
         g2 = g * g
         j_sorted, by_j = torch.sort(j)
-        uj, ptr_j = _groups(j_sorted)
+        uj, ptr_j, j_local_sorted = _groups(j_sorted)
         i_by_j = i[by_j]
         grad_w = csr(ptr_i, j, g, (ui.shape[0], n)) @ c
         grad_c = csr(ptr_j, i_by_j, g[by_j], (uj.shape[0], n)) @ w
         c_sq = c.index_select(0, uj).square_()  # the rows the batch touches, squared
         w_sq = w.index_select(0, ui).square_()
         # column k of the CSR patterns below indexes the k-th distinct row, not the word id
-        j_local = torch.searchsorted(uj, j)
-        i_local = torch.searchsorted(ui, i_by_j)
+        j_local = torch.empty_like(j_local_sorted).scatter_(0, by_j, j_local_sorted)
+        i_local = i_local[by_j]
         sq_w = csr(ptr_i, j_local, g2, (ui.shape[0], uj.shape[0])) @ c_sq
         sq_c = csr(ptr_j, i_local, g2[by_j], (uj.shape[0], ui.shape[0])) @ w_sq
         self._apply("w", ui, grad_w, sq_w)
@@ -236,18 +256,19 @@ class GloVeKernel:
         if rows.size and (np.diff(rows) < 0).any():  # batches keep this order: rows ascending
             by_row = np.argsort(rows, kind="stable")
             rows, cols, values = rows[by_row], cols[by_row], values[by_row]
-        i_all = torch.as_tensor(rows, dtype=torch.int64, device=dev)
-        j_all = torch.as_tensor(cols, dtype=torch.int64, device=dev)
         x = torch.as_tensor(values, dtype=torch.float32, device=dev)
         if x.numel() and (x <= 0).any():
             raise ValueError("co-occurrence values must be positive")
-        log_x = x.log()
         f_x = weighting(x, self.cfg.x_max, self.cfg.alpha)
         nnz = x.shape[0]
         bs = self.cfg.batch_size
         visit = visit_probability(x, self.cfg)
         if visit is not None:
             f_x = f_x.clamp(min=float(visit_weight(self.cfg)))
+        entries = _packed_entries(
+            torch.as_tensor(rows, device=dev), torch.as_tensor(cols, device=dev), x.log(), f_x
+        )
+        del x, f_x
         history = []
         for _ in range(epochs):
             t0 = time.perf_counter()
@@ -264,8 +285,8 @@ class GloVeKernel:
             ends = torch.bincount(batch_of, minlength=n_batches).cumsum(0).tolist()
             cost = torch.zeros((), dtype=torch.float64, device=dev)
             for start, end in zip([0] + ends[:-1], ends):
-                b = order[start:end]
-                cost += self.step(i_all[b], j_all[b], log_x[b], f_x[b], rows_sorted=True)
+                batch = _unpacked(entries.index_select(0, order[start:end]))
+                cost += self.step(*batch, rows_sorted=True)
                 if on_batch is not None:
                     on_batch(end - start)
             cost = float(cost)
