@@ -265,9 +265,7 @@ class GloVeKernel:
         visit = visit_probability(x, self.cfg)
         if visit is not None:
             f_x = f_x.clamp(min=float(visit_weight(self.cfg)))
-        entries = _packed_entries(
-            torch.as_tensor(rows, device=dev), torch.as_tensor(cols, device=dev), x.log(), f_x
-        )
+        entries = _packed_entries(torch.as_tensor(rows, device=dev), torch.as_tensor(cols, device=dev), x.log(), f_x)
         del x, f_x
         history = []
         for _ in range(epochs):
