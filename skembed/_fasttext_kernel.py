@@ -10,7 +10,9 @@ overrides how input vectors are read and how their steps are written back.
 
 Reading is one ``embedding_bag`` mean over each word's rows; writing adds a
 word's step to every one of its rows unscaled, as fastText's
-``Model::update`` does for its unsupervised models. The rows of a batch's words
+``Model::update`` does for its unsupervised models. CBOW's hidden layer is
+the mean of all the context words' rows, as in fastText and gensim, so each
+context word weighs its number of rows (``_context_weights``). The rows of a batch's words
 are looked up from a CSR table built once (``starts``, ``lengths``, ``rows``)
 and reused between the read and the write of the same ids.
 """
@@ -104,6 +106,15 @@ class SubwordKernel(Word2VecKernel):
         if self.cfg.ngram_update_cap:
             spread.mul_(self._ngram_damping(inverse, flat, offsets, lengths).unsqueeze(1))
         self.w_in.index_add_(0, flat, spread)
+
+    def _context_weights(self, span_ids, mask, mean_weights):
+        # fastText's CBOW hidden layer is the mean of *all* the context words' rows (word and
+        # n-gram rows alike, as fastText's and gensim's code average them), so a context word
+        # weighs as many rows as it has, not 1 / count: with composed (mean) vectors, slot j's
+        # weight is mask_j * rows_j / sum(mask * rows).
+        n_rows = self.sub_len.index_select(0, span_ids).to(mask.dtype)
+        weights = n_rows.unfold(0, mask.shape[1], 1) * mask
+        return weights.div_(weights.sum(1, keepdim=True).clamp_(min=1.0))
 
     def _ngram_damping(self, inverse, flat, offsets, lengths):
         """Scale of each (word, row) update so that an n-gram row's summed weight in a batch is

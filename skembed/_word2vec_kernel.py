@@ -385,6 +385,11 @@ class Word2VecKernel:
         overrides: there a word's input vector is the mean of several rows)."""
         return torch.index_select(self.w_in, 0, ids, out=out)
 
+    def _context_weights(self, span_ids, mask, mean_weights):
+        """CBOW's weight of each context slot in the hidden layer (the third hook): here the
+        mean of the context words' vectors, ``mask / count`` from the window table."""
+        return mean_weights
+
     def _add_input(self, ids, steps):
         """Add ``steps`` (n, d) to the input vectors of words ``ids`` (the other hook)."""
         self._scatter_add(self.w_in, ids, steps)
@@ -501,6 +506,7 @@ class Word2VecKernel:
         centres = span_ids[w : w + n]
         rows = self._window_rows(codes)
         mask, mean_weights, valid = rows[:, :width], rows[:, width : 2 * width], rows[:, 2 * width :]
+        mean_weights = self._context_weights(span_ids, mask, mean_weights)
         # (n + 2w, d) scratch rows, reused: the span's vectors, then each (n, d) step in turn
         scratch = self._buffer("scratch", n + 2 * w)
         e = self._gather_input(span_ids, out=scratch)

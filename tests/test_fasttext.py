@@ -358,3 +358,45 @@ def test_vectors_from_the_kernel_layout_equal_the_composed_ones():
     wv = vec.wv_
     again = SubwordVectors(wv.index_to_key, wv.vectors_vocab, wv.vectors_ngrams, 3, 6, 5000, wv.ngram_buckets)
     np.testing.assert_array_equal(wv.vectors, again.vectors)
+
+
+def test_cbow_hidden_layer_is_the_mean_of_all_context_rows():
+    """fastText's and gensim's CBOW average every row of every context word (word and n-gram
+    rows alike), so a word with more n-grams weighs more; the step's loss is checked against
+    that plain reference (a mean of the words' composed vectors would give another loss)."""
+    import torch
+
+    from skembed._fasttext_kernel import SubwordKernel
+    from skembed._word2vec_kernel import Word2VecConfig
+
+    cfg = Word2VecConfig(
+        vector_size=4, window=2, algorithm="cbow", negative=2, alpha=0.025, min_alpha=1e-4,
+        shrink_windows=False, batch_size=64, row_update_cap=0, ngram_update_cap=0,
+        negative_group=1, negative_draws=1, spread_groups=False, shuffle_piece=0,
+    )  # fmt: skip
+    rows = [[0], [1, 5, 6], [2, 7], [3, 5, 7, 8], [4]]  # each word's own row, then its n-gram rows
+    offsets = np.cumsum([0] + [len(r) for r in rows])
+    rng = np.random.default_rng(0)
+    w_in = rng.normal(scale=0.5, size=(9, 4)).astype(np.float32)
+    w_out = rng.normal(scale=0.5, size=(5, 4)).astype(np.float32)
+    uniform = (np.ones(5, np.float32), np.arange(5))
+    k = SubwordKernel(
+        cfg, np.ones(5, np.float32), uniform, torch.device("cpu"), torch.Generator().manual_seed(0),
+        offsets, np.concatenate(rows), 4, w_in=w_in, w_out=w_out,
+    )  # fmt: skip
+    ids = np.array([0, 1, 2, 3, 4, 1, 3])
+    n = len(ids)
+    codes = k._window_codes(k._doc_limits(torch.zeros(n, dtype=torch.int64)))
+    negs = torch.as_tensor(rng.integers(0, 5, size=n * cfg.negative))
+    loss = float(k._cbow_step(k._padded(torch.as_tensor(ids, dtype=torch.int32)), codes, 0, n, 0.0, negs))
+
+    def log_sigmoid(x):
+        return -np.log1p(np.exp(-x))
+
+    expected = 0.0
+    for t in range(n):
+        context = [ids[j] for j in range(max(0, t - 2), min(n, t + 3)) if j != t]
+        h = np.mean(np.concatenate([w_in[rows[c]] for c in context]), axis=0)
+        expected -= log_sigmoid(h @ w_out[ids[t]])
+        expected -= sum(log_sigmoid(-h @ w_out[i]) for i in negs[t * 2 : t * 2 + 2].tolist())
+    assert loss == pytest.approx(expected, rel=1e-5)
