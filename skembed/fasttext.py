@@ -41,9 +41,10 @@ class FastTextVectorizer(Word2VecVectorizer):
         vectors (one none of whose n-grams was trained is dropped, as an unknown
         word is); False drops every unseen word, as the other vectorizers do.
     batch_size : int or None, default=None
-        Centre words per training step (None: 2048 for both algorithms; CBOW's
-        word2vec default of 6144 sums too many alike updates into the n-gram
-        rows a batch shares).
+        Centre words per training step (None: 2048 for both algorithms, skip-gram's
+        shrinking as ``(5 / window) ** 2`` for windows over 5, as in
+        :class:`~skembed.Word2VecVectorizer`; CBOW's word2vec default of 6144
+        sums too many alike updates into the n-gram rows a batch shares).
     vector_size, window, algorithm, negative, ns_exponent, sample, min_count, max_vocab_size, epochs, \
 alpha, min_alpha, shrink_windows, pooling, grow_vocabulary, corpus_max_bytes, lowercase, token_pattern, \
 tokenizer, n_jobs, device, random_state, verbose

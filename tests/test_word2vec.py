@@ -535,3 +535,13 @@ def test_largest_magnitude_equals_abs_max_and_reports_nan():
     assert largest_magnitude(torch.zeros(0, 3)) == 0.0
     assert math.isnan(largest_magnitude(torch.tensor([1.0, float("nan")]), b))
     assert math.isnan(largest_magnitude(b, torch.tensor([float("nan")])))
+
+
+def test_skipgram_with_a_wide_window_trains_with_the_default_batch(enwiki_docs):
+    """A skip-gram batch's stale sums grow about as the window squared (a centre sums its 2r
+    pairs, an output row the updates of up to 2w centres); with window 10 the window-5 batch
+    of 2048 diverged on enwiki_small, so the default shrinks with the window."""
+    vec = Word2VecVectorizer(window=10, epochs=2, random_state=0).fit(enwiki_docs)
+    assert np.isfinite(vec.wv_.vectors).all() and np.abs(vec.wv_.vectors).max() < 100
+    assert [Word2VecVectorizer(window=w)._default_batch_size() for w in (2, 5, 7, 10)] == [2048, 2048, 1044, 512]
+    assert Word2VecVectorizer(window=10, algorithm="cbow")._default_batch_size() == 6144
