@@ -202,7 +202,7 @@ class Word2VecVectorizer(BaseEmbeddingVectorizer):
         into one stale step, and each output row of a batch's span sums those of up to ``2w``
         centres, so a batch's stale sums grow about as the window squared: past the window the
         default is set for, skip-gram's batch shrinks by that square (at window 7 and 10 the
-        default 2048 diverged on enwiki_small; 1045 and 512 trained on every seed tried)."""
+        default 2048 diverged on enwiki_small; this rule's 1044 and 512 trained on every seed tried)."""
         bs = self._default_batch[self.algorithm]
         if self.algorithm == "skipgram" and self.window > _BATCH_WINDOW:
             bs = max(64, int(bs * (_BATCH_WINDOW / self.window) ** 2))

@@ -9,7 +9,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 
-from skembed import Word2VecVectorizer
+from skembed import FastTextVectorizer, Word2VecVectorizer
 from skembed._corpus import Corpus
 from skembed._word2vec_kernel import Word2VecConfig, Word2VecKernel, overlap_add, window_positions, window_sum
 
@@ -545,3 +545,5 @@ def test_skipgram_with_a_wide_window_trains_with_the_default_batch(enwiki_docs):
     assert np.isfinite(vec.wv_.vectors).all() and np.abs(vec.wv_.vectors).max() < 100
     assert [Word2VecVectorizer(window=w)._default_batch_size() for w in (2, 5, 7, 10)] == [2048, 2048, 1044, 512]
     assert Word2VecVectorizer(window=10, algorithm="cbow")._default_batch_size() == 6144
+    assert FastTextVectorizer(window=10)._default_batch_size() == 512  # its skip-gram follows the rule
+    assert FastTextVectorizer(window=10, algorithm="cbow")._default_batch_size() == 2048
