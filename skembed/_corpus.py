@@ -272,6 +272,7 @@ def scan_corpus(
         n_docs += len(chunk)
         if len(len_chunks) % 16 == 0:
             release_free_memory()  # the last chunks' strings and temporaries (see skembed._malloc)
+    chunk = None  # (the last chunk's token strings would outlive the loop, see Vocabulary.repack)
     if count_docs is not None and len(count_docs) != n_docs:
         raise ValueError(f"count_docs has {len(count_docs)} flags for {n_docs} documents")
     n_keys = len(table)
@@ -299,6 +300,11 @@ def scan_corpus(
         remap[kept] = np.arange(vocab.n_specials, len(vocab), dtype=np.int32)
         n_kept = int((encoded if count_docs is not None else counts)[kept].sum())
         corpus = spool.assemble(len_chunks, n_kept, remap)
+    # the words' strings were made amid the chunks' temporaries, and so were the per-chunk
+    # arrays and sizes: each small survivor keeps a memory arena (see Vocabulary.repack)
+    del spool, len_chunks
+    vocab.repack()
+    release_free_memory()
     return (vocab, corpus, pruned) if return_pruned else (vocab, corpus)
 
 
