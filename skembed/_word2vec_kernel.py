@@ -409,7 +409,9 @@ class Word2VecKernel:
         cap = self.cfg.row_update_cap
         if not cap:
             return torch.ones_like(rows, dtype=self.w_in.dtype)
-        counts = torch.bincount(rows, minlength=0).to(self.w_in.dtype)
+        # (one count per word, not up to the batch's largest id: a table whose size changed
+        # from batch to batch fragmented the heap, which grew by 20 MB over a chunk)
+        counts = torch.bincount(rows, minlength=self.w_out.shape[0]).to(self.w_in.dtype)
         return (cap / counts[rows]).clamp(max=1.0)
 
     def _negative_step(self, h, weight, lr, negs=None, out=None):
