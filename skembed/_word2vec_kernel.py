@@ -325,7 +325,7 @@ class Word2VecKernel:
         history = []
         for _ in range(epochs):
             t0 = time.perf_counter()
-            losses = []  # float32 per batch, summed in float64
+            losses = []  # per chunk, float32 per batch; summed in float64
             for ids, piece in self._chunks(ids_all, starts, lengths, limit):
                 release_free_memory()  # the last chunk's temporaries (see skembed._malloc)
                 n_chunk = int(ids.shape[0])
@@ -334,7 +334,7 @@ class Word2VecKernel:
                 words_done = self._train_chunk(ids, piece, bs, raw_per_kept, total_words, words_done, losses, on_batch)
                 if ids.shape[0] == 0:
                     words_done += n_chunk
-            loss = float(torch.stack(losses).double().sum()) if losses else 0.0
+            loss = float(torch.cat(losses).double().sum()) if losses else 0.0
             self._check_diverged(loss, bs)
             history.append(EpochStats(loss=loss, seconds=time.perf_counter() - t0, visited=n_raw))
         return history
@@ -349,7 +349,7 @@ class Word2VecKernel:
 
     def _train_chunk(self, ids, doc, bs, raw_per_kept, total_words, words_done, losses, on_batch):
         """The steps over one chunk's kept tokens ``ids`` (pieces ``doc``), in batches of ``bs``
-        centres; appends each batch's loss to ``losses`` and returns the updated words done."""
+        centres; appends the chunk's batch losses to ``losses`` and returns the updated words done."""
         cfg = self.cfg
         step = self._sg_step if cfg.algorithm == "skipgram" else self._cbow_step
         ids_ext = self._padded(ids)
@@ -357,6 +357,10 @@ class Word2VecKernel:
         n_kept = int(ids.shape[0])
         neg_rows = -(-bs // cfg.negative_group)  # negative groups per batch
         batches = range(0, n_kept, bs)
+        # one slot per batch, made before the batches: a batch's loss kept as a tensor of its
+        # own would sit among the next batch's freed temporaries and fragment the heap
+        chunk_losses = torch.zeros(len(batches), device=self.device)
+        losses.append(chunk_losses)
         for first in range(0, len(batches), _CHUNK):
             # the windows and negatives of a run of batches are drawn at once
             run = batches[first : first + _CHUNK]
@@ -368,7 +372,7 @@ class Word2VecKernel:
                 raw = n * raw_per_kept  # raw words this batch stands for (learning rate, progress)
                 progress = min(words_done / max(total_words, 1), 1.0)
                 lr = cfg.alpha - (cfg.alpha - cfg.min_alpha) * progress
-                losses.append(step(ids_ext, codes[start - c0 : start - c0 + n], start, n, lr, negs[i]))
+                chunk_losses[first + i] = step(ids_ext, codes[start - c0 : start - c0 + n], start, n, lr, negs[i])
                 words_done += raw
                 if on_batch is not None:
                     on_batch(raw)
@@ -493,10 +497,11 @@ class Word2VecKernel:
         # learning-rate-scaled derivatives of the log-likelihood w.r.t. the scores
         g_pos = torch.sigmoid(-scores) * mask * lr
         pos = self._positions(n + 2 * w)
-        g_h = (window_sum(e, g_pos, pos) + neg_h) * self._damping(centres).unsqueeze(1)
+        # the steps are fresh or scratch tensors, so they are scaled in place (fewer (n, d) temporaries)
+        g_h = window_sum(e, g_pos, pos).add_(neg_h).mul_(self._damping(centres).unsqueeze(1))
         g_e = overlap_add_padded(h_pad, g_pos, w, pos)
-        self._scatter_add(self.w_out, span_ids, g_e * self._damping(span_ids).unsqueeze(1))
-        self._scatter_add(self.w_out, negs, neg_u * self._damping(negs).unsqueeze(1))
+        self._scatter_add(self.w_out, span_ids, g_e.mul_(self._damping(span_ids).unsqueeze(1)))
+        self._scatter_add(self.w_out, negs, neg_u.mul_(self._damping(negs).unsqueeze(1)))
         self._add_input(centres, g_h)
         return loss
 
