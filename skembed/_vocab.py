@@ -29,8 +29,7 @@ class Vocabulary:
     """
 
     def __init__(self, index_to_key, counts, doc_freq=None, n_docs=0, n_specials=0):
-        self.index_to_key = list(index_to_key)
-        self.key_to_index = {k: i for i, k in enumerate(self.index_to_key)}
+        self._set_keys(list(index_to_key))
         if len(self.key_to_index) != len(self.index_to_key):
             raise ValueError("vocabulary keys must be unique")
         self.counts = np.asarray(counts, dtype=np.int64)
@@ -95,8 +94,11 @@ class Vocabulary:
         del keys
         self.index_to_key = self.key_to_index = None
         starts = np.concatenate([np.zeros(1, np.int64), ends[:-1]])
-        self.index_to_key = list(map(joined.__getitem__, map(slice, starts.tolist(), ends.tolist())))
-        self.key_to_index = {k: i for i, k in enumerate(self.index_to_key)}
+        self._set_keys(list(map(joined.__getitem__, map(slice, starts.tolist(), ends.tolist()))))
+
+    def _set_keys(self, index_to_key):
+        self.index_to_key = index_to_key
+        self.key_to_index = {k: i for i, k in enumerate(index_to_key)}
 
     def grown(self, new: "Vocabulary", pending, *, min_count=1, max_vocab_size=None):
         """This vocabulary updated with the counts of new text, as gensim's

@@ -331,22 +331,21 @@ def _pymalloc_arenas():
     import os
     import re
     import sys
+    import tempfile
 
     if not hasattr(sys, "_debugmallocstats"):
         return None
-    read, write = os.pipe()
-    saved = os.dup(2)
-    os.dup2(write, 2)
-    try:
-        sys._debugmallocstats()
-    finally:
-        os.dup2(saved, 2)
-        os.close(write)
-        os.close(saved)
-    report = b""
-    while part := os.read(read, 1 << 16):
-        report += part
-    os.close(read)
+    # the report goes to file descriptor 2; a file, not a pipe, so that a long one cannot block
+    with tempfile.TemporaryFile() as out:
+        saved = os.dup(2)
+        os.dup2(out.fileno(), 2)
+        try:
+            sys._debugmallocstats()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        out.seek(0)
+        report = out.read()
     found = re.search(rb"arenas allocated current\s+=\s+([\d,]+)", report)
     return int(found.group(1).replace(b",", b"")) if found else None
 
