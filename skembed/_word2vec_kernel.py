@@ -459,8 +459,9 @@ class Word2VecKernel:
             wg = grouped(weight)
             if self.cfg.negative_draws != 1:
                 wg = wg / self.cfg.negative_draws
-            loss = -(F.logsigmoid(-s_neg) * wg).sum()  # (softplus is slower here)
-            g_neg = torch.sigmoid(s_neg) * (wg * -lr)
+            # (m, g, k) products scaled in place: each fresh one is a step's largest temporary
+            loss = -F.logsigmoid(s_neg.neg()).mul_(wg).sum()  # (softplus is slower here)
+            g_neg = torch.sigmoid(s_neg).mul_(wg * -lr)
         if out is not None and not pad:
             # written into ``out`` in group order; with spread groups the returned
             # (g, m, d) view reads it in centre order, for an elementwise consumer (no copy)
@@ -492,13 +493,15 @@ class Word2VecKernel:
         e = self.w_out.index_select(0, span_ids)  # (n+2w, d)
         e_win = e.unfold(0, 2 * w + 1, 1)  # (n, d, 2w+1) view
         scores = torch.bmm(h.unsqueeze(1), e_win).squeeze(1)  # (n, 2w+1)
-        negs, neg_h, neg_u, neg_loss = self._negative_step(h, n_pairs, lr, negs)
+        negs, neg_h, neg_u, neg_loss = self._negative_step(h, n_pairs, lr, negs, out=self._buffer("centre", n))
         loss = neg_loss - (F.logsigmoid(scores) * mask).sum()
         # learning-rate-scaled derivatives of the log-likelihood w.r.t. the scores
         g_pos = torch.sigmoid(-scores) * mask * lr
         pos = self._positions(n + 2 * w)
         # the steps are fresh or scratch tensors, so they are scaled in place (fewer (n, d) temporaries)
-        g_h = window_sum(e, g_pos, pos).add_(neg_h).mul_(self._damping(centres).unsqueeze(1))
+        g_h = window_sum(e, g_pos, pos)
+        g_h.view(neg_h.shape).add_(neg_h)  # (neg_h: (n, d), or a (g, m, d) view in centre order)
+        g_h.mul_(self._damping(centres).unsqueeze(1))
         g_e = overlap_add_padded(h_pad, g_pos, w, pos)
         self._scatter_add(self.w_out, span_ids, g_e.mul_(self._damping(span_ids).unsqueeze(1)))
         self._scatter_add(self.w_out, negs, neg_u.mul_(self._damping(negs).unsqueeze(1)))
