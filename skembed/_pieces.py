@@ -5,6 +5,14 @@ start and one int32 length, none per token, so a corpus of any size costs one en
 piece. An epoch visits the pieces in some order (the word2vec kernel shuffles them; see
 ``skembed._word2vec_kernel``) and gathers them a chunk of about ``limit`` tokens at a
 time, so the per-token arrays a step needs are a chunk's, never the corpus's.
+
+A corpus larger than memory is a memory-mapped file, read through the page cache. A
+random order over all of its pieces would make every chunk read a few tokens from
+pages all over the file, so that once the file outgrows the cache each chunk waits on
+thousands of random reads. ``shuffled_order`` therefore shuffles within blocks of
+consecutive tokens and visits the blocks in random order: the chunks of one block read
+only its pages, which stay cached while they are used. A corpus of one block (the
+default block is 16M tokens, 64 MB of ids) is shuffled whole.
 """
 
 from __future__ import annotations
@@ -12,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-__all__ = ["corpus_pieces", "piece_chunks"]
+__all__ = ["corpus_pieces", "piece_chunks", "shuffled_order"]
 
 
 def corpus_pieces(offsets, size, by_position=False):
@@ -39,6 +47,28 @@ def corpus_pieces(offsets, size, by_position=False):
             order = np.argsort(starts, kind="stable")
             starts, piece_len = starts[order], piece_len[order]
     return torch.from_numpy(starts), torch.from_numpy(piece_len)
+
+
+def shuffled_order(starts, n_tokens, block, generator, device=None):
+    """A random order of the pieces (an int32 permutation, on the CPU) that stays within one
+    block of ``block`` consecutive corpus tokens at a time: the blocks in random order, each
+    block's pieces in random order. ``starts`` must be sorted when the corpus spans more than
+    one block; a corpus of one block gets ``torch.randperm`` over all its pieces."""
+    n = len(starts)
+    if n_tokens <= block:
+        return torch.randperm(n, generator=generator, device=device, dtype=torch.int32).cpu()
+    edges = np.searchsorted(starts.numpy(), np.arange(0, n_tokens + block, block, dtype=np.int64))
+    edges[-1] = n
+    order = torch.empty(n, dtype=torch.int32)
+    pos = 0
+    blocks = torch.randperm(len(edges) - 1, generator=generator, device=device).tolist()
+    for b in blocks:
+        lo, hi = int(edges[b]), int(edges[b + 1])
+        if hi > lo:
+            inner = torch.randperm(hi - lo, generator=generator, device=device, dtype=torch.int32).cpu()
+            order[pos : pos + hi - lo] = inner.add_(lo)
+            pos += hi - lo
+    return order
 
 
 def piece_chunks(ids_all, starts, lengths, limit, order=None, device=None):

@@ -69,7 +69,10 @@ the estimator's budget) that an epoch never copies whole. The pieces' starts
 and lengths are one entry per piece; an epoch gathers the next chunk of
 ``_CHUNK_TOKENS`` tokens in the shuffled piece order, subsamples it and trains
 on it, so the per-token temporaries (int64 ids, masks, window codes) are a
-chunk's, whatever the corpus size.
+chunk's, whatever the corpus size. A corpus over ``_SHUFFLE_BLOCK`` tokens is
+shuffled a block at a time (``skembed._pieces.shuffled_order``), so that a
+memory-mapped one larger than the page cache is read a block at a time, not in
+random pages all over the file.
 
 Weighted sums over windows (CBOW's context means, skip-gram's centre
 gradients) and the scatter of the span's gradients (each row gets contributions
@@ -97,7 +100,7 @@ import torch
 import torch.nn.functional as F
 
 from ._malloc import release_free_memory
-from ._pieces import corpus_pieces, piece_chunks
+from ._pieces import corpus_pieces, piece_chunks, shuffled_order
 from ._training import EpochStats, largest_magnitude
 
 __all__ = ["Word2VecConfig", "Word2VecKernel"]
@@ -108,6 +111,7 @@ _DIVERGED = 1e3  # a weight this large means training diverged (trained ones sta
 _TABLE_LIMIT = 1 << 22  # most entries of a window-shape table (16 MB of float32)
 _CHUNK_TOKENS = 1 << 17  # corpus tokens an epoch gathers at a time (at least 32 batches' worth)
 _FILE_ORDER_PIECE = _CHUNK_TOKENS  # without shuffling, long documents are still cut into runs this long
+_SHUFFLE_BLOCK = 1 << 24  # tokens (64 MB of ids) an epoch's shuffle stays within at a time (see _pieces)
 
 
 @dataclass
@@ -190,17 +194,20 @@ class Word2VecKernel:
     def _pieces(self, offsets):
         """The corpus's pieces (``skembed._pieces.corpus_pieces``): runs of at most
         ``shuffle_piece`` tokens of one document, or without shuffling of
-        ``_FILE_ORDER_PIECE`` (which only bounds a chunk), kept in file order."""
+        ``_FILE_ORDER_PIECE`` (which only bounds a chunk), kept in file order (also when
+        the shuffle goes block by block, which needs them sorted)."""
         size = self.cfg.shuffle_piece or _FILE_ORDER_PIECE
-        return corpus_pieces(offsets, size, by_position=not self.cfg.shuffle_piece)
+        by_position = not self.cfg.shuffle_piece or int(offsets[-1]) > _SHUFFLE_BLOCK
+        return corpus_pieces(offsets, size, by_position=by_position)
 
     def _chunks(self, ids_all, starts, lengths, limit):
         """One epoch's tokens a chunk at a time (``skembed._pieces.piece_chunks``): with
         ``shuffle_piece`` the pieces come in a new random order each epoch, so that a
-        batch mixes pieces from all over the corpus (see the module docstring for why)."""
+        batch mixes pieces from all over the corpus (see the module docstring for why),
+        or from all over a block of ``_SHUFFLE_BLOCK`` tokens of a larger corpus."""
         order = None
         if self.cfg.shuffle_piece:
-            order = torch.randperm(len(starts), generator=self.gen, device=self.device, dtype=torch.int32).cpu()
+            order = shuffled_order(starts, ids_all.shape[0], _SHUFFLE_BLOCK, self.gen, self.device)
         return piece_chunks(ids_all, starts, lengths, limit, order, self.device)
 
     def _padded(self, ids):

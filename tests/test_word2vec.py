@@ -431,6 +431,33 @@ def test_an_epoch_gathers_the_corpus_a_chunk_at_a_time():
     assert [sum(map(len, c)) for c in _visit(k, np.arange(600), [0, 600], limit=64)] in ([500, 100], [100, 500])
 
 
+def test_a_corpus_over_one_shuffle_block_is_read_a_block_at_a_time(monkeypatch):
+    """A memory-mapped corpus larger than the page cache must not be read in random pages
+    all over the file: past ``_SHUFFLE_BLOCK`` tokens an epoch shuffles within blocks and
+    visits the blocks in random order, so each chunk reads at most two blocks (one where a
+    block ends mid-chunk), and every piece still comes once per epoch, in a new order."""
+    import skembed._word2vec_kernel as K
+
+    monkeypatch.setattr(K, "_SHUFFLE_BLOCK", 200)
+    k, _, _ = make_kernel("skipgram")
+    k.cfg.shuffle_piece = 4
+    ids, offsets = np.arange(2000), np.r_[0, np.cumsum(np.tile([3, 7, 12, 5], 60)), 2000]  # 380 tokens last
+    pieces = sorted(list(range(a, min(a + 4, e))) for s, e in zip(offsets[:-1], offsets[1:]) for a in range(s, e, 4))
+    firsts = set()
+    for _ in range(5):
+        chunks = _visit(k, ids, offsets, limit=64)
+        assert sorted(p for c in chunks for p in c) == pieces
+        for c in chunks:
+            assert len({p[0] // 200 for p in c}) <= 2
+        visited = [p[0] // 200 for c in chunks for p in c]
+        assert len(set(visited)) == 10 and sum(np.diff(visited) != 0) == 9  # each block in one run
+        firsts.add(visited[0])
+    assert len(firsts) > 1  # the blocks come in a new order
+    monkeypatch.setattr(K, "_SHUFFLE_BLOCK", 1 << 24)  # one block: the whole corpus shuffled
+    visited = [p[0] // 200 for c in _visit(k, ids, offsets, limit=64) for p in c]
+    assert sum(np.diff(visited) != 0) > 100
+
+
 @pytest.mark.parametrize("algorithm", ["skipgram", "cbow"])
 def test_a_corpus_of_one_batch_still_trains_in_one_epoch(algorithm):
     """Output vectors start at zero, so a single step cannot move the input vectors:
