@@ -2,6 +2,7 @@
 
     python benchmarks/bench_memory.py [--sizes 1,5,20] [--models word2vec,fasttext,glove]
                                       [--threads 2] [--workdir /tmp/skembed_memory]
+                                      [--cache-mb 100 [--shuffle-block TOKENS]]  (--models '' for that alone)
 
 Each corpus is ``wordnet_glosses.txt`` (short documents, a real vocabulary)
 cycled to 1M, 5M and 20M tokens, each cycle in a new random line order, written
@@ -23,6 +24,14 @@ fit maps in (shared and reclaimable, the same for any corpus size).
 * glove: skembed's counting and 5 epochs (no gensim peer; its row shows
   skembed's own bytes per token only).
 
+``--cache-mb N`` adds a fit larger than the page cache (Linux, as root, with a
+cgroup memory controller; skipped elsewhere): word2vec with its ids spilled, at
+the largest size, in a memory cgroup whose limit is that fit's own peak anonymous
+memory (measured unconstrained first) plus N MB, so the spilled ids file (4 bytes
+per token) cannot all stay cached; words/s against the unconstrained spilled fit.
+``--shuffle-block`` sets the kernel's shuffle block (tokens) in those fits, e.g.
+``1e12`` for one permutation of the whole corpus (the order before blocks).
+
 "bytes/token over gensim" is (skembed's added MB - gensim's) / tokens; "slope"
 is the growth of skembed's added memory per extra token between the smallest
 and the largest size, which leaves out what does not grow with the corpus (the
@@ -35,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import subprocess
 import sys
@@ -70,11 +80,16 @@ def build_corpus(workdir: Path, millions: float) -> tuple[Path, int]:
         return path, sum(len(line.split()) for line in fh)
 
 
-def one(model: str, library: str, path: str, threads: int) -> dict:
+def one(model: str, library: str, path: str, threads: int, shuffle_block: float | None = None) -> dict:
     """One fit in this process; the figures as a dict."""
     import gensim  # noqa: F401  (both libraries imported before the baseline)
 
     import skembed
+
+    if shuffle_block:
+        import skembed._word2vec_kernel as kernel
+
+        kernel._SHUFFLE_BLOCK = int(shuffle_block)
 
     settings = dict(SETTINGS)
     with PeakRSS() as rss, PeakRSS(anonymous=True) as heap:
@@ -104,7 +119,13 @@ def one(model: str, library: str, path: str, threads: int) -> dict:
             train_s = sum(h["seconds"] for h in vec.history_)
             fitted = vec
         total_s = time.perf_counter() - t0
-    out = {"added_mb": heap.added_mb, "added_rss_mb": rss.added_mb, "train_s": train_s, "total_s": total_s}
+    out = {
+        "added_mb": heap.added_mb,
+        "anon_peak_mb": heap.peak_mb,
+        "added_rss_mb": rss.added_mb,
+        "train_s": train_s,
+        "total_s": total_s,
+    }
     if fitted is not None and model != "glove":
         with open(path, encoding="utf-8") as fh:
             docs = [line for _, line in zip(range(100_000), fh)]
@@ -114,12 +135,65 @@ def one(model: str, library: str, path: str, threads: int) -> dict:
     return out
 
 
-def run(model, library, path, threads):
+def run(model, library, path, threads, shuffle_block=None, cgroup=None):
+    """One fit in a fresh process (inside memory cgroup ``cgroup``'s folder when given)."""
     cmd = [sys.executable, __file__, "--one", model, library, str(path), "--threads", str(threads)]
-    res = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if shuffle_block:
+        cmd += ["--shuffle-block", str(shuffle_block)]
+    join = None
+    if cgroup is not None:
+
+        def join():
+            (cgroup / "cgroup.procs").write_text(str(os.getpid()))
+
+    res = subprocess.run(cmd, capture_output=True, text=True, check=False, preexec_fn=join)
     if res.returncode:
-        raise RuntimeError(f"{model} {library} failed:\n{res.stderr[-3000:]}")
+        raise RuntimeError(f"{model} {library} failed (rc {res.returncode}):\n{res.stderr[-3000:]}")
     return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def memory_cgroup(limit_bytes):
+    """A new memory cgroup limited to ``limit_bytes`` (v2, else v1): its folder, or None
+    where this process cannot make one (not Linux, not root, no memory controller)."""
+    name = f"skembed-bench-{os.getpid()}"
+    unified = Path("/sys/fs/cgroup")
+    candidates = []
+    controllers = unified / "cgroup.controllers"
+    if controllers.exists() and "memory" in controllers.read_text().split():
+        candidates.append((unified / name, "memory.max"))
+    candidates.append((Path("/sys/fs/cgroup/memory") / name, "memory.limit_in_bytes"))
+    for folder, knob in candidates:
+        try:
+            folder.mkdir()
+            (folder / knob).write_text(str(int(limit_bytes)))
+            return folder
+        except OSError:
+            if folder.exists():
+                folder.rmdir()
+    return None
+
+
+def beyond_cache(path, n_tokens, threads, cache_mb, shuffle_block):
+    """The spilled fit unconstrained, then in a cgroup that leaves ``cache_mb`` for the page
+    cache: a table row, or None where no cgroup can be made."""
+    free = run("word2vec_spilled", "skembed", path, threads, shuffle_block)
+    group = memory_cgroup((free["anon_peak_mb"] + cache_mb) * 2**20)
+    if group is None:
+        print("--cache-mb: no memory cgroup can be made here (needs Linux, root and a memory controller)")
+        return None
+    try:
+        held = run("word2vec_spilled", "skembed", path, threads, shuffle_block, cgroup=group)
+    finally:
+        group.rmdir()
+    return {
+        "model": "word2vec, ids spilled, page cache limited",
+        "tokens": f"{n_tokens:,}",
+        "ids file MB": n_tokens * 4 / 2**20,
+        "page cache MB": cache_mb,
+        "words/s, cache unlimited": n_tokens / free["train_s"],
+        "words/s, cache limited": n_tokens / held["train_s"],
+        "ratio": free["train_s"] / held["train_s"],
+    }
 
 
 def main():
@@ -128,16 +202,18 @@ def main():
     ap.add_argument("--models", default="word2vec,word2vec_spilled,fasttext,glove")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workdir", default="/tmp/skembed_memory")
+    ap.add_argument("--cache-mb", type=float, help="also fit larger than a page cache of this many MB (see above)")
+    ap.add_argument("--shuffle-block", type=float, help="the kernel's shuffle block in tokens (default: its own)")
     ap.add_argument("--one", nargs=3, metavar=("MODEL", "LIBRARY", "PATH"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
-        print(json.dumps(one(*args.one, args.threads)))
+        print(json.dumps(one(*args.one, args.threads, args.shuffle_block)))
         return
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     print(machine(), f"{args.threads} threads", flush=True)
     rows = []
-    for model in args.models.split(","):
+    for model in filter(None, args.models.split(",")):
         first = None
         for size in [float(s) for s in args.sizes.split(",")]:
             path, n_tokens = build_corpus(workdir, size)
@@ -162,7 +238,15 @@ def main():
             print(row, flush=True)
             rows.append(row)
     print()
-    print(markdown_table(rows, list(rows[0])))
+    if rows:
+        print(markdown_table(rows, list(rows[0])))
+    if args.cache_mb:
+        path, n_tokens = build_corpus(workdir, max(float(s) for s in args.sizes.split(",")))
+        row = beyond_cache(path, n_tokens, args.threads, args.cache_mb, args.shuffle_block)
+        if row is not None:
+            print(row, flush=True)
+            print()
+            print(markdown_table([row], list(row)))
 
 
 if __name__ == "__main__":
