@@ -80,13 +80,24 @@ def piece_chunks(ids_all, starts, lengths, limit, order=None, device=None):
     pos = 0
     while pos < n:
         sel = order[pos : pos + limit] if order is not None else torch.arange(pos, min(pos + limit, n))
-        ends = torch.cumsum(lengths[sel], 0, dtype=torch.int64)
-        k = max(1, int(torch.searchsorted(ends, limit, right=True)))
-        sel, ends = sel[:k], ends[:k]
-        size, piece_len = int(ends[-1]), lengths[sel].long()
-        # token t of the chunk is corpus token t - (its piece's place in the chunk) + its piece's start
-        shift = torch.repeat_interleave(starts[sel] - (ends - piece_len), piece_len, output_size=size)
-        ids = ids_all.index_select(0, torch.arange(size).add_(shift))
-        piece = torch.repeat_interleave(torch.arange(k, dtype=torch.int32), piece_len, output_size=size)
-        yield ids.to(device, torch.int64), piece.to(device)
+        # this frame lives on while the caller trains on the chunk, so it keeps none of the
+        # chunk's arrays (they held about 3 MB through every batch): the box is empty once
+        # the chunk is handed over
+        box = list(_gathered(ids_all, starts, lengths, sel, limit, device))
+        k = box.pop()
+        yield box.pop(0), box.pop(0)
         pos += k
+
+
+def _gathered(ids_all, starts, lengths, sel, limit, device):
+    """The chunk that the pieces ``sel`` start (as many as fit in ``limit`` tokens, at least
+    one): its int64 ids and int32 piece numbers on ``device``, and how many pieces it took."""
+    ends = torch.cumsum(lengths[sel], 0, dtype=torch.int64)
+    k = max(1, int(torch.searchsorted(ends, limit, right=True)))
+    sel, ends = sel[:k], ends[:k]
+    size, piece_len = int(ends[-1]), lengths[sel].long()
+    # token t of the chunk is corpus token t - (its piece's place in the chunk) + its piece's start
+    shift = torch.repeat_interleave(starts[sel] - (ends - piece_len), piece_len, output_size=size)
+    ids = ids_all.index_select(0, shift.add_(torch.arange(size)))
+    piece = torch.repeat_interleave(torch.arange(k, dtype=torch.int32), piece_len, output_size=size)
+    return ids.to(device, torch.int64), piece.to(device), k

@@ -336,10 +336,19 @@ class Word2VecKernel:
             for ids, piece in self._chunks(ids_all, starts, lengths, limit):
                 release_free_memory()  # the last chunk's temporaries (see skembed._malloc)
                 n_chunk = int(ids.shape[0])
-                ids, piece = self._subsample(ids, piece)
-                raw_per_kept = n_chunk / max(int(ids.shape[0]), 1)
-                words_done = self._train_chunk(ids, piece, bs, raw_per_kept, total_words, words_done, losses, on_batch)
-                if ids.shape[0] == 0:
+                kept, doc = self._subsample(ids, piece)
+                # the steps read only the padded kept ids and their window limits, so nothing
+                # else of the chunk is held through its batches (about 2 MB at the peak)
+                del ids, piece
+                n_kept = int(kept.shape[0])
+                ids_ext, limits = self._padded(kept), self._doc_limits(doc)
+                del kept, doc
+                raw_per_kept = n_chunk / max(n_kept, 1)
+                words_done = self._train_chunk(
+                    ids_ext, limits, n_kept, bs, raw_per_kept, total_words, words_done, losses, on_batch
+                )
+                del ids_ext, limits
+                if n_kept == 0:
                     words_done += n_chunk
             loss = float(torch.cat(losses).double().sum()) if losses else 0.0
             self._check_diverged(loss, bs)
@@ -354,14 +363,12 @@ class Word2VecKernel:
             counts += np.bincount(ids[a : a + _CHUNK_TOKENS], minlength=len(counts))
         return int(counts @ self.keep_prob.cpu().numpy().astype(np.float64))
 
-    def _train_chunk(self, ids, doc, bs, raw_per_kept, total_words, words_done, losses, on_batch):
-        """The steps over one chunk's kept tokens ``ids`` (pieces ``doc``), in batches of ``bs``
-        centres; appends the chunk's batch losses to ``losses`` and returns the updated words done."""
+    def _train_chunk(self, ids_ext, limits, n_kept, bs, raw_per_kept, total_words, words_done, losses, on_batch):
+        """The steps over one chunk's ``n_kept`` kept tokens (``ids_ext``: padded by ``_padded``;
+        ``limits``: their ``_doc_limits``), in batches of ``bs`` centres; appends the chunk's
+        batch losses to ``losses`` and returns the updated words done."""
         cfg = self.cfg
         step = self._sg_step if cfg.algorithm == "skipgram" else self._cbow_step
-        ids_ext = self._padded(ids)
-        limits = self._doc_limits(doc)
-        n_kept = int(ids.shape[0])
         neg_rows = -(-bs // cfg.negative_group)  # negative groups per batch
         batches = range(0, n_kept, bs)
         # one slot per batch, made before the batches: a batch's loss kept as a tensor of its
