@@ -431,6 +431,23 @@ def test_an_epoch_gathers_the_corpus_a_chunk_at_a_time():
     assert [sum(map(len, c)) for c in _visit(k, np.arange(600), [0, 600], limit=64)] in ([500, 100], [100, 500])
 
 
+def test_the_chunk_walk_keeps_no_reference_to_a_chunk_it_handed_over():
+    """The walk's generator frame lives on while the caller trains on a chunk; the gathered
+    ids and piece numbers must be the caller's alone, or they stay resident through every
+    batch (about 3 MB a chunk once did)."""
+    import weakref
+
+    from skembed._pieces import corpus_pieces, piece_chunks
+
+    starts, lengths = corpus_pieces(np.arange(0, 1001, 10), 16)
+    walk = piece_chunks(torch.arange(1000, dtype=torch.int32), starts, lengths, 64, torch.randperm(100).int())
+    ids, piece = next(walk)
+    refs = weakref.ref(ids), weakref.ref(piece)
+    del ids, piece
+    assert refs[0]() is None and refs[1]() is None
+    assert sum(int(i.shape[0]) for i, _ in walk) == 1000 - 60  # the rest still comes
+
+
 def test_a_corpus_over_one_shuffle_block_is_read_a_block_at_a_time(monkeypatch):
     """A memory-mapped corpus larger than the page cache must not be read in random pages
     all over the file: past ``_SHUFFLE_BLOCK`` tokens an epoch shuffles within blocks and
