@@ -30,7 +30,7 @@ def main(argv=None):
     clf.fit(X_train, y_train)
     print(
         f"trained on {len(X_train):,} tweets in {time.perf_counter() - t0:.1f} s "
-        f"(best epoch {clf.best_epoch_} of {len(clf.history_)})\n"
+        f"(best epoch {clf.best_epoch_[0]} of {len(clf.history_)})\n"
     )
     print(classification_report(y_test, clf.predict(X_test), digits=3))
     examples = [

@@ -23,13 +23,20 @@ from sklearn.model_selection import train_test_split
 from ._attention_network import (
     attach_subwords,
     build_network,
+    ensemble_from_arrays,
     make_optimizers,
     network_config,
-    network_from_arrays,
     set_unseen,
     token_subwords,
 )
-from ._attention_trainer import ClassifierTrainer, EarlyStopping, attention_by_document, check_diverged, predict_logits
+from ._attention_trainer import (
+    ClassifierTrainer,
+    EarlyStopping,
+    attention_by_document,
+    check_diverged,
+    members,
+    predict_logits,
+)
 from ._base import BaseTextEstimator, check_ids, progress_bar, resolve_device, torch_context
 from ._corpus import encode_corpus, encode_with_unseen, scan_corpus
 from ._labels import check_targets, encode_labels, sample_weights
@@ -93,10 +100,12 @@ class BaseAttentionModel(BaseTextEstimator):
 
     # ------------------------------------------------------------------ fit
     def _fit(self, X, y, classes, sample_weight, incremental):
-        """``fit`` (a new network, up to ``epochs`` epochs with early stopping) and
-        ``partial_fit`` (one epoch, continuing a fitted network) over one path; the
+        """``fit`` (new networks, up to ``epochs`` epochs with early stopping) and
+        ``partial_fit`` (one epoch, continuing the fitted networks) over one path; the
         fitted state is installed once, at the end, so an interrupted call leaves the
-        previous state."""
+        previous state. The ``ensemble_size`` networks share the vocabulary, the encoded
+        corpus and the validation split, and each draws its own start, batch order and
+        dropout masks (``_member_seed``): that draw is what makes them differ."""
         warm = incremental and hasattr(self, "module_")
         X = list(check_documents(X))
         if not X:
@@ -106,39 +115,58 @@ class BaseAttentionModel(BaseTextEstimator):
         classes, y_enc = encode_labels(y, self.classes_ if warm else classes, incremental)
         sw = sample_weights(y, y_enc, classes, sample_weight, self.class_weight)
         docs, val = (np.arange(len(X)), None) if incremental else self._split(y_enc, len(classes))
+        previous = list(self.history_) if warm else []
+        epochs = 1 if incremental else self.epochs
+        n_members = len(members(self.module_)) if warm else self.ensemble_size
+        nets, opts, history, kept = [], [], [], []
         with torch_context(self.n_jobs, self.device, self.random_state, seed_torch=True) as (device, seed):
             if warm:
-                state = self._continued_network(tokens, device, seed)
+                wv, vocabulary, config = self.embeddings_, dict(self.vocabulary_), self.net_config_
+                corpus = self._encode(tokens, tokenized=True)
             else:
-                state = self._new_network(X, tokens, docs, len(classes), device, seed)
-            wv, vocabulary, corpus, net, config, opts, rng = state
-            trainer = ClassifierTrainer(net, *opts, self.batch_size, self.attention_penalty, device, rng)
-            epochs = 1 if incremental else self.epochs
-            stopper = EarlyStopping(self.patience) if val is not None else None
+                wv, vocabulary, corpus, config, start = self._new_vocabulary(X, tokens, docs, len(classes))
 
             def check(loss):
                 check_diverged(loss, len(classes), sw[docs], self.learning_rate)
 
-            with progress_bar(self.verbose, len(docs) * epochs, "attention classifier", unit="doc") as bar:
-                stats = trainer.fit_loop(corpus, y_enc, sw, docs, epochs, bar, val, stopper, check)
-        previous = list(self.history_) if warm else []
+            with progress_bar(self.verbose, len(docs) * epochs * n_members, "attention classifier", unit="doc") as bar:
+                for k in range(n_members):
+                    member_seed = _member_seed(seed, k)
+                    if k:
+                        torch.manual_seed(member_seed)  # member 0 draws from the fit's own seed
+                    if warm:
+                        net, opt = self._continued_member(k, device)
+                        done = sum(1 for h in previous if h["member"] == k)
+                        rng = np.random.default_rng(member_seed + len(previous))
+                    else:
+                        net, opt = start(device)
+                        done, rng = 0, np.random.default_rng(member_seed)
+                    trainer = ClassifierTrainer(net, *opt, self.batch_size, self.attention_penalty, device, rng)
+                    stopper = EarlyStopping(self.patience) if val is not None else None
+                    stats = trainer.fit_loop(corpus, y_enc, sw, docs, epochs, bar, val, stopper, check)
+                    nets.append(net)
+                    opts.append(opt)
+                    history += _history_rows(stats, first=done + 1, member=k)
+                    kept.append(done + trainer.kept_epoch)
         self._set_fitted(
-            module_=net,
+            module_=torch.nn.ModuleList(nets),
             net_config_=config,
             vocabulary_=vocabulary,
-            history_=previous + _history_rows(stats, first=len(previous) + 1),
-            best_epoch_=len(previous) + trainer.kept_epoch,
+            history_=previous + history,
+            best_epoch_=kept,
             embeddings_=wv,
             classes_=classes,
-            n_features_out_=net.output.in_features,
+            n_features_out_=sum(net.output.in_features for net in nets),
             _optimizer_state=opts,
         )
         return self
 
-    def _new_network(self, X, tokens, docs, n_classes, device, seed):
-        """A first fit's state: the vocabulary of the training documents ``docs`` (so that
-        validation sees unknown words exactly as new documents will), a new network started
-        from the embeddings, and its optimizers."""
+    def _new_vocabulary(self, X, tokens, docs, n_classes):
+        """A first fit's shared state: the embeddings, the vocabulary of the training
+        documents ``docs`` (so that validation sees unknown words exactly as new documents
+        will), the encoded corpus, the network config, and ``start(device)``, which builds
+        one new network from the embeddings with its optimizers (called once per member,
+        after torch's generator is seeded for it)."""
         wv = self._resolve_embeddings(X)
         counted = np.zeros(len(X), dtype=bool)
         counted[docs] = True
@@ -157,21 +185,20 @@ class BaseAttentionModel(BaseTextEstimator):
         config = network_config(
             len(words), n_classes, dim, self.encoder, self.attention, self.n_heads, hidden, self.dropout, subwords
         )
-        net = build_network(config, words, wv, subwords, freeze_table=self.freeze_embeddings and wv is None)
-        net = net.to(device)
-        opts = self._optimizers(net, words, wv)
-        return wv, dict(vocab.key_to_index), corpus, net, config, opts, np.random.default_rng(seed)
 
-    def _continued_network(self, tokens, device, seed):
-        """A later ``partial_fit``'s state: the fitted network, vocabulary and optimizers
-        (rebuilt after unpickling), batches drawn from a stream of their own per call."""
-        corpus = self._encode(tokens, tokenized=True)
-        net = self.module_.to(device)
-        opts = getattr(self, "_optimizer_state", None)
-        if opts is None:
-            opts = self._optimizers(net, self._vocabulary_words(), self.embeddings_)
-        rng = np.random.default_rng(seed + len(self.history_))
-        return self.embeddings_, dict(self.vocabulary_), corpus, net, self.net_config_, opts, rng
+        def start(device):
+            net = build_network(config, words, wv, subwords, freeze_table=self.freeze_embeddings and wv is None)
+            net = net.to(device)
+            return net, self._optimizers(net, words, wv)
+
+        return wv, dict(vocab.key_to_index), corpus, config, start
+
+    def _continued_member(self, k, device):
+        """Fitted network ``k`` on ``device`` and its optimizers (rebuilt after unpickling)."""
+        net = members(self.module_)[k].to(device)
+        saved = getattr(self, "_optimizer_state", None)
+        opt = saved[k] if saved is not None else self._optimizers(net, self._vocabulary_words(), self.embeddings_)
+        return net, opt
 
     def _optimizers(self, net, words, wv):
         frozen = wv if self.freeze_embeddings else None
@@ -247,7 +274,7 @@ class BaseAttentionModel(BaseTextEstimator):
             attn = attention_by_document(net, full.select(known), device)
         out = []
         for doc, toks in enumerate(tokens):
-            weights = np.zeros((len(toks), self.net_config_["n_heads"]), dtype=np.float32)
+            weights = np.zeros((len(toks), self.net_config_["n_heads"] * len(self.module_)), dtype=np.float32)
             weights[known[full.offsets[doc] : full.offsets[doc + 1]]] = attn[doc]
             out.append((toks, weights))
         return out
@@ -265,31 +292,55 @@ class BaseAttentionModel(BaseTextEstimator):
         if not isinstance(module, dict):
             super().__setstate__(state)
             return
-        # the network is rebuilt from its arrays (checked first) before the rest is checked
-        net = network_from_arrays(state.get("net_config_"), module)
+        # the networks are rebuilt from their arrays (checked first) before the rest is checked
+        nets, legacy = ensemble_from_arrays(state.get("net_config_"), module)
+        if legacy:  # written before ensembles: one network, whatever the default now is
+            state["ensemble_size"] = 1
+            if isinstance(state.get("best_epoch_"), int):
+                state["best_epoch_"] = [state["best_epoch_"]]
+            state["history_"] = [dict(row, member=0) for row in state.get("history_", [])]
         super().__setstate__(state)
         if self.freeze_embeddings and self.embeddings_ is None:
-            net.embedding.weight.requires_grad_(False)
-        self.module_ = net
+            for net in nets:
+                net.embedding.weight.requires_grad_(False)
+        self.module_ = nets
         self._check_state()
-        attach_subwords(net, token_subwords(self._vocabulary_words(), self._subword_span()))
+        attach_subwords(nets, token_subwords(self._vocabulary_words(), self._subword_span()))
 
     def _check_state(self):
         if isinstance(self.module_, dict):
             return  # still arrays: checked by __setstate__ once the module is built
+        if not isinstance(self.module_, torch.nn.ModuleList) or len(self.module_) != self.ensemble_size:
+            raise ValueError(f"module_ must hold ensemble_size={self.ensemble_size} networks")
         # ids 0 .. n_words - 1, each once: the word rows (n-gram rows follow them), and with
         # subwords the ids unseen tokens get start right after
         n_words = self.net_config_["n_words"]
         if len(self.vocabulary_) != n_words:
             raise ValueError(f"vocabulary_ has {len(self.vocabulary_)} tokens for the network's {n_words}")
         check_ids(self.vocabulary_, n_words, "the embedding table's word rows")
-        if len(self.classes_) != self.module_.output.out_features:
-            raise ValueError(f"classes_ has {len(self.classes_)} labels for {self.module_.output.out_features} outputs")
+        n_outputs = self.module_[0].output.out_features
+        if len(self.classes_) != n_outputs:
+            raise ValueError(f"classes_ has {len(self.classes_)} labels for {n_outputs} outputs")
+        if not isinstance(self.best_epoch_, list) or len(self.best_epoch_) != len(self.module_):
+            raise ValueError("best_epoch_ must list one epoch per network")
 
 
-def _history_rows(stats, first):
-    """``history_`` entries of epochs numbered from ``first``."""
+def _member_seed(seed, k):
+    """The seed of ensemble member ``k``: the fit's own for the first (so one network
+    trains exactly as it did before ensembles), a derived one for the others."""
+    return seed if k == 0 else int(np.random.SeedSequence([seed, k]).generate_state(1)[0] >> 1)
+
+
+def _history_rows(stats, first, member):
+    """``history_`` entries of member ``member``'s epochs, numbered from ``first``."""
     return [
-        dict(epoch=first + i, train_loss=s.loss, val_score=s.val_score, val_loss=s.val_loss, seconds=s.seconds)
+        dict(
+            member=member,
+            epoch=first + i,
+            train_loss=s.loss,
+            val_score=s.val_score,
+            val_loss=s.val_loss,
+            seconds=s.seconds,
+        )
         for i, s in enumerate(stats)
     ]

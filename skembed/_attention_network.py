@@ -27,6 +27,7 @@ __all__ = [
     "set_unseen",
     "make_optimizers",
     "network_from_arrays",
+    "ensemble_from_arrays",
 ]
 
 SEGMENT = 256  # tokens an encoder sees at once (see AttentionPoolingNet)
@@ -73,17 +74,29 @@ def build_network(config, vocab_words, wv=None, subwords=None, freeze_table=Fals
     return net
 
 
+def _networks(net):
+    """An ensemble's networks (``torch.nn.ModuleList``), or ``[net]``."""
+    return list(net) if isinstance(net, torch.nn.ModuleList) else [net]
+
+
 def attach_subwords(net, subwords):
-    """Give ``net`` its vocabulary's subword layout (``TokenSubwords`` or None: plain rows)."""
-    net.token_subwords = subwords
+    """Give ``net`` (or each network of an ensemble) its vocabulary's subword layout
+    (``TokenSubwords`` or None: plain rows)."""
+    for member in _networks(net):
+        member.token_subwords = subwords
     set_unseen(net)
 
 
 def set_unseen(net, unseen=()):
     """Compose the ``unseen`` tokens (ids from the vocabulary's size on) of their n-grams,
-    until the next call; ``()`` leaves the vocabulary's layout alone. Nothing without subwords."""
-    if getattr(net, "token_subwords", None) is not None:
-        net.set_subwords(*net.token_subwords.layout(unseen))
+    until the next call; ``()`` leaves the vocabulary's layout alone. Nothing without subwords.
+    The members of an ensemble share one vocabulary, so the layout is made once."""
+    nets = _networks(net)
+    subwords = getattr(nets[0], "token_subwords", None)
+    if subwords is not None:
+        layout = subwords.layout(unseen)
+        for member in nets:
+            member.set_subwords(*layout)
 
 
 def make_optimizers(net, vocab_words, frozen_wv, learning_rate, weight_decay):
@@ -97,6 +110,27 @@ def make_optimizers(net, vocab_words, frozen_wv, learning_rate, weight_decay):
         rows = RowAdam(table, lr=learning_rate, frozen=frozen.to(table.device))
     dense = [p for n, p in net.named_parameters() if not n.startswith("embedding.")]
     return rows, AdamW(dense, lr=learning_rate, weight_decay=weight_decay)
+
+
+def ensemble_from_arrays(config, arrays, freeze_table=False):
+    """``(networks, legacy)``: the ``torch.nn.ModuleList`` of the networks ``arrays`` holds,
+    member ``k``'s under keys ``"k.<name>"`` (``k`` = 0 .. n - 1), each checked and built by
+    ``network_from_arrays``. Keys without a member number are one network, as files written
+    before ensembles hold it (``legacy`` is then True)."""
+    groups = {}
+    for key, value in arrays.items():
+        head, _, rest = str(key).partition(".")
+        member = int(head) if head.isascii() and head.isdigit() and rest else None
+        groups.setdefault(member, {})[rest if member is not None else key] = value
+    legacy = None in groups
+    if legacy and len(groups) > 1:
+        raise ValueError("the stored network mixes numbered ensemble members with plain arrays")
+    if legacy:
+        groups = {0: groups[None]}
+    if sorted(groups) != list(range(len(groups))):
+        raise ValueError(f"the stored ensemble's members must be numbered 0 .. n - 1, got {sorted(groups)[:10]}")
+    nets = [network_from_arrays(config, groups[k], freeze_table) for k in range(len(groups))]
+    return torch.nn.ModuleList(nets), legacy
 
 
 def network_from_arrays(config, arrays, freeze_table=False):

@@ -25,7 +25,16 @@ from ._corpus import DistinctIds
 from ._nn import attention_penalty
 from ._training import EpochStats
 
-__all__ = ["ClassifierTrainer", "EarlyStopping", "attention_by_document", "batches", "features", "predict_logits"]
+__all__ = [
+    "ClassifierTrainer",
+    "EarlyStopping",
+    "attention_by_document",
+    "batches",
+    "combined_logits",
+    "features",
+    "members",
+    "predict_logits",
+]
 
 PREDICT_BATCH = 1024  # documents
 _PREDICT_TOKENS = 32768  # padded tokens
@@ -74,31 +83,56 @@ def features(net, bag):
     return net.features(bag.ids, (bag.rows, bag.inverse, net.word_vectors(bag.rows)))
 
 
+def members(net):
+    """The networks of a fitted model: an ensemble's (``torch.nn.ModuleList``) or ``[net]``."""
+    return list(net) if isinstance(net, torch.nn.ModuleList) else [net]
+
+
+def combined_logits(logits):
+    """One network's logits, or for several (a list of (B, C) tensors) the log of their
+    mean class probabilities: an ensemble predicts the average of its members'
+    probabilities, and ``softmax`` of the result gives exactly that average."""
+    if len(logits) == 1:
+        return logits[0]
+    log_p = torch.stack([torch.log_softmax(x.float(), 1) for x in logits])
+    return torch.logsumexp(log_p, 0) - math.log(len(logits))
+
+
 def predict_logits(net, corpus, device, docs=None, return_features=False):
-    """Logits (or pooled features) of documents ``docs`` (default: all), in their order."""
-    net.eval()
+    """Logits (or pooled features) of documents ``docs`` (default: all), in their order.
+
+    ``net`` is one network or an ensemble (``members``): each batch is laid out once
+    and read by every member; an ensemble's logits are ``combined_logits``, its
+    pooled features the members' concatenated."""
+    nets = members(net)
+    for n in nets:
+        n.eval()
     docs = np.arange(corpus.n_docs) if docs is None else np.asarray(docs)
-    width = net.output.in_features if return_features else net.output.out_features
+    width = sum(n.output.in_features for n in nets) if return_features else nets[0].output.out_features
     out = np.zeros((len(docs), width), dtype=np.float32)
     position = np.empty(corpus.n_docs, dtype=np.int64)
     position[docs] = np.arange(len(docs))
     with torch.no_grad():
-        for batch, bag in batches(net, corpus, PREDICT_BATCH, None, docs, device):
-            res = features(net, bag)[0]
-            if not return_features:
-                res = net.output(res)
+        for batch, bag in batches(nets[0], corpus, PREDICT_BATCH, None, docs, device):
+            pooled = [features(n, bag)[0] for n in nets]
+            if return_features:
+                res = torch.cat(pooled, 1)
+            else:
+                res = combined_logits([n.output(x) for n, x in zip(nets, pooled)])
             out[position[batch]] = res.float().cpu().numpy()
     return out
 
 
 def attention_by_document(net, corpus, device):
     """Each document's attention weights over its tokens: (n_tokens, n_heads) float32
-    arrays, in document order."""
+    arrays, in document order (an ensemble's members' heads side by side)."""
+    nets = members(net)
     out = [None] * corpus.n_docs
-    net.eval()
+    for n in nets:
+        n.eval()
     with torch.no_grad():
-        for batch, bag in batches(net, corpus, PREDICT_BATCH, None, None, device):
-            attn = features(net, bag)[1].float().cpu().numpy()  # (B, heads, T)
+        for batch, bag in batches(nets[0], corpus, PREDICT_BATCH, None, None, device):
+            attn = torch.cat([features(n, bag)[1] for n in nets], 1).float().cpu().numpy()  # (B, heads, T)
             for row, doc in enumerate(batch):
                 out[doc] = attn[row, :, : corpus.offsets[doc + 1] - corpus.offsets[doc]].T
     return out

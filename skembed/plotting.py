@@ -121,7 +121,8 @@ def plot_attention(clf, texts, ax=None, max_tokens=30):
 
 
 def plot_history(estimator, ax=None):
-    """Loss per epoch from ``history_`` (and validation accuracy where recorded).
+    """Loss per epoch from ``history_`` (and validation accuracy where recorded), one line
+    per network of an ensembled classifier.
 
     Returns
     -------
@@ -131,16 +132,22 @@ def plot_history(estimator, ax=None):
     if not history:
         raise ValueError("the estimator has no history_: fit it first")
     ax = _axes(ax, (6, 4))
-    epochs = [h["epoch"] for h in history]
+    runs = {}
+    for h in history:
+        runs.setdefault(h.get("member", 0), []).append(h)
     key = "train_loss" if "train_loss" in history[0] else "loss"
-    ax.plot(epochs, [h[key] for h in history], marker="o", label="training loss")
+    twin = ax.twinx() if any(h.get("val_score") is not None for h in history) else None
+    for member, rows in runs.items():
+        which = f" (network {member})" if len(runs) > 1 else ""
+        epochs = [h["epoch"] for h in rows]
+        ax.plot(epochs, [h[key] for h in rows], marker="o", label="training loss" + which)
+        if twin is not None:
+            twin.plot(
+                epochs, [h.get("val_score") for h in rows], marker="s", ls="--", label="validation accuracy" + which
+            )
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss")
-    if any(h.get("val_score") is not None for h in history):
-        twin = ax.twinx()
-        twin.plot(
-            epochs, [h.get("val_score") for h in history], marker="s", color="tab:orange", label="validation accuracy"
-        )
+    if twin is not None:
         twin.set_ylabel("validation accuracy")
         twin.legend(loc="center right")
     ax.legend(loc="upper right")

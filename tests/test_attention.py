@@ -204,12 +204,12 @@ def test_multiclass_and_transform_and_explain(texts):
     X, _ = texts
     y = np.array([i % 3 for i in range(len(X))])
     clf = AttentionPoolingClassifier(
-        epochs=2, n_heads=2, attention="scaled_dot", attention_penalty=0.1, random_state=0
+        epochs=2, n_heads=2, attention="scaled_dot", attention_penalty=0.1, ensemble_size=2, random_state=0
     ).fit(X, y)
     assert clf.decision_function(X[:4]).shape == (4, 3)
     assert clf.transform(X[:5]).shape == (5, clf.n_features_out_)
     tokens, weights = clf.attention_weights(["free cash zzz"])[0]
-    assert tokens[:3] == ["free", "cash", "zzz"] and weights.shape == (len(tokens), 2)
+    assert tokens[:3] == ["free", "cash", "zzz"] and weights.shape == (len(tokens), 2 * clf.ensemble_size)
     assert weights[2].sum() == 0  # unknown word: ignored, zero weight
     np.testing.assert_allclose(weights.sum(0), 1.0, rtol=1e-5)
     pairs = clf.explain(["free cash now"], top=2)[0]
@@ -233,7 +233,7 @@ def test_default_hidden_dim_depends_on_the_encoder(texts, encoder, hidden_dim, e
     ).fit(X, y)
     assert clf.hidden_dim == hidden_dim  # the parameter is left as given (clone-safe)
     assert clf.net_config_["hidden_dim"] == expected
-    assert clf.module_.pool.proj.out_features == expected
+    assert [net.pool.proj.out_features for net in clf.module_] == [expected] * clf.ensemble_size
 
 
 def test_class_weight_and_sample_weight_shift_predictions(texts):
@@ -283,7 +283,7 @@ def test_training_documents_that_are_empty_or_all_unknown_are_valid(texts):
     y = np.concatenate([y[:60], ["spam", "ham", "ham", "spam"] * 3])
     clf = AttentionPoolingClassifier(epochs=3, batch_size=8, random_state=0).fit(X, y)
     assert all(np.isfinite(h["train_loss"]) for h in clf.history_)
-    assert not clf.module_.embedding.weight[0].any()
+    assert not any(net.embedding.weight[0].any() for net in clf.module_)
     assert np.isfinite(clf.predict_proba(["", "qwxz1"])).all()
 
 
@@ -303,10 +303,16 @@ def test_early_stopping_restores_the_best_epoch(texts):
         learning_rate=0.05,
         ngram_range=(1, 2),
         validation_fraction=0.25,
+        ensemble_size=2,
         random_state=0,
     ).fit(X, y)
+    assert len(clf.history_) == 8 * 2
+    for k, best in enumerate(clf.best_epoch_):  # each network keeps its own best epoch
+        losses = [h["val_loss"] for h in clf.history_ if h["member"] == k]
+        assert len(losses) == 8 and best == int(np.argmin(losses)) + 1
+    clf.set_params(ensemble_size=1).fit(X, y)  # one network: its loss is the model's
     losses = [h["val_loss"] for h in clf.history_]
-    assert len(losses) == 8 and clf.best_epoch_ == int(np.argmin(losses)) + 1 < 8
+    assert clf.best_epoch_ == [int(np.argmin(losses)) + 1] and clf.best_epoch_[0] < 8
     assert losses[-1] > min(losses) * 1.01
     enc = np.searchsorted(clf.classes_, y)
     _, val = train_test_split(
@@ -363,12 +369,13 @@ def test_pickle_of_a_cuda_trained_model_loads_on_cpu(texts, monkeypatch):
 
 def test_partial_fit(texts):
     X, y = texts
-    clf = AttentionPoolingClassifier(random_state=0)
+    clf = AttentionPoolingClassifier(ensemble_size=3, random_state=0)
     with pytest.raises(ValueError, match="classes must be given"):
         clf.partial_fit(X[:50], y[:50])
     for start in range(0, len(X), 60):
         clf.partial_fit(X[start : start + 60], y[start : start + 60], classes=["ham", "spam"])
-    assert len(clf.history_) == 4 and clf.score(X, y) > 0.8
+    assert len(clf.history_) == 4 * 3 and clf.score(X, y) > 0.8
+    assert [h["epoch"] for h in clf.history_ if h["member"] == 2] == [1, 2, 3, 4]
     with pytest.raises(ValueError, match="not in classes_"):
         clf.partial_fit(["x"], ["other"])
 
@@ -382,23 +389,25 @@ def test_pretrained_word_vectors_and_freezing(texts):
     clf = AttentionPoolingClassifier(
         embeddings=wv, freeze_embeddings=True, epochs=3, early_stopping=False, random_state=0
     ).fit(X, y)
-    table = clf.module_.embedding.weight.detach().numpy()
-    for w in words:
-        if w != missing and w in clf.vocabulary_:
-            np.testing.assert_allclose(table[clf.vocabulary_[w]], wv[w])
+    for net in clf.module_:
+        table = net.embedding.weight.detach().numpy()
+        for w in words:
+            if w != missing and w in clf.vocabulary_:
+                np.testing.assert_allclose(table[clf.vocabulary_[w]], wv[w])
     assert clf.net_config_["embedding_dim"] == 12
     # the same start trained one epoch instead of three: the missing word's row kept moving
     short = AttentionPoolingClassifier(
         embeddings=wv, freeze_embeddings=True, epochs=1, early_stopping=False, random_state=0
     ).fit(X, y)
     assert not np.allclose(
-        short.module_.embedding.weight[short.vocabulary_[missing]].detach().numpy(), table[clf.vocabulary_[missing]]
+        short.module_[-1].embedding.weight[short.vocabulary_[missing]].detach().numpy(), table[clf.vocabulary_[missing]]
     )
     again = pickle.loads(pickle.dumps(clf))
     again.partial_fit(X[:30], y[:30])  # continued training (optimizers rebuilt) keeps the rule
-    after = again.module_.embedding.weight.detach().numpy()
     kept = [w for w in words if w != missing and w in clf.vocabulary_]
-    np.testing.assert_allclose(after[[clf.vocabulary_[w] for w in kept]], wv[kept])
+    for net in again.module_:
+        after = net.embedding.weight.detach().numpy()
+        np.testing.assert_allclose(after[[clf.vocabulary_[w] for w in kept]], wv[kept])
 
 
 def test_nested_grid_search_over_embeddings_vector_size(texts):
@@ -575,3 +584,43 @@ def test_a_learning_rate_that_overshoots_raises_instead_of_returning_garbage(tex
     X, y = texts
     with pytest.raises(FloatingPointError, match="lower learning_rate"):
         AttentionPoolingClassifier(learning_rate=100, epochs=5, random_state=0).fit(X, y)
+
+
+# ---------------------------------------------------------------- ensembles
+
+
+def _one_network(clf, k):
+    """A copy of ``clf`` that keeps only its network ``k``."""
+    import copy
+
+    single = copy.deepcopy(clf)
+    single.module_ = torch.nn.ModuleList([single.module_[k]])
+    single.ensemble_size, single.best_epoch_ = 1, [clf.best_epoch_[k]]
+    return single
+
+
+def test_an_ensemble_predicts_the_mean_of_its_networks_probabilities(texts):
+    X, y = texts
+    clf = AttentionPoolingClassifier(epochs=3, ensemble_size=3, random_state=0).fit(X, y)
+    docs = X[:20] + ["", "zzzz unknown"]
+    each = np.stack([_one_network(clf, k).predict_proba(docs) for k in range(3)])
+    np.testing.assert_allclose(clf.predict_proba(docs), each.mean(0), rtol=1e-5, atol=1e-7)
+    assert not np.allclose(each[0], each[1], atol=1e-4)  # the networks differ
+    margin = clf.decision_function(docs)  # log-odds of the mean probabilities
+    p = each.mean(0)[:, 1]
+    np.testing.assert_allclose(margin, np.log(p) - np.log1p(-p), rtol=1e-4, atol=1e-4)
+    pooled = clf.transform(docs[:3])
+    assert pooled.shape == (3, 3 * clf.module_[0].output.in_features) == (3, clf.n_features_out_)
+    np.testing.assert_allclose(pooled[:, : pooled.shape[1] // 3], _one_network(clf, 0).transform(docs[:3]), rtol=1e-6)
+
+
+def test_an_ensembles_first_network_is_the_one_a_single_network_fit_trains(texts):
+    """Member 0 draws from the fit's own seed, so ``ensemble_size=1`` trains exactly it."""
+    X, y = texts
+    three = AttentionPoolingClassifier(epochs=3, ensemble_size=3, random_state=4).fit(X, y)
+    one = AttentionPoolingClassifier(epochs=3, ensemble_size=1, random_state=4).fit(X, y)
+    for name, value in one.module_[0].state_dict().items():
+        torch.testing.assert_close(three.module_[0].state_dict()[name], value)
+    assert one.best_epoch_ == three.best_epoch_[:1]
+    first = [{**h, "seconds": 0} for h in three.history_ if h["member"] == 0]
+    assert first == [{**h, "seconds": 0} for h in one.history_]

@@ -87,11 +87,13 @@ def test_plot_attention_and_history(png):
 
     X = ["free prize now", "lunch at noon", "win cash", "see you soon"] * 20
     y = ["spam", "ham", "spam", "ham"] * 20
-    clf = AttentionPoolingClassifier(epochs=2, random_state=0).fit(X, y)
+    clf = AttentionPoolingClassifier(epochs=2, ensemble_size=2, random_state=0).fit(X, y)
     ax = plot_attention(clf, ["free prize", "lunch", ""])
     assert any(t.get_text() == "prize" for t in ax.texts)
     png(ax, "attention.png")
-    png(plot_history(clf), "history.png")
+    history = plot_history(clf)
+    assert len(history.lines) == 2  # one training-loss line per network
+    png(history, "history.png")
     png(plot_history(GloVeVectorizer(min_count=1, epochs=2, vector_size=4).fit(X)), "glove_history.png")
     with pytest.raises(ValueError, match="fit it first"):
         plot_history(Word2VecVectorizer())

@@ -305,7 +305,7 @@ def test_classifier_subwords_let_unseen_and_misspelled_tokens_count():
     assert all(w > 0 for _, w in explained[1])  # unseen tokens get attention
     assert np.all(np.isfinite(clf.predict_proba(["", "zzzzq"])))
     n_words = clf.net_config_["n_words"]
-    assert clf.module_.embedding.num_embeddings == n_words + clf.net_config_["n_subword_rows"]
+    assert all(net.embedding.num_embeddings == n_words + clf.net_config_["n_subword_rows"] for net in clf.module_)
 
 
 def test_classifier_subwords_survive_saving_and_are_reproducible(tmp_path):

@@ -275,9 +275,52 @@ def test_a_fuzzed_manifest_loads_or_fails_with_a_value_error(tmp_path, saved_man
 
 def test_stored_network_weights_of_the_wrong_shape_are_a_clear_error(classifier):
     state = classifier.__getstate__()
-    state["module_"] = dict(state["module_"], **{"output.weight": np.zeros((2, 3), np.float32)})
+    state["module_"] = dict(state["module_"], **{"0.output.weight": np.zeros((2, 3), np.float32)})
     with pytest.raises(ValueError, match="arrays do not fit net_config_"):
         type(classifier).__new__(type(classifier)).__setstate__(state)
+
+
+def test_stored_ensemble_members_must_be_numbered_from_zero_and_match_ensemble_size():
+    X = ["free prize call now", "see you at lunch", "win cash now", "lunch at noon?"] * 10
+    y = ["spam", "ham", "spam", "ham"] * 10
+    classifier = AttentionPoolingClassifier(epochs=1, ensemble_size=3, random_state=0).fit(X, y)
+    state = classifier.__getstate__()
+    arrays = state["module_"]
+    gap = {k.replace("2.", "5.", 1) if k.startswith("2.") else k: v for k, v in arrays.items()}
+    with pytest.raises(ValueError, match="numbered 0 .. n - 1"):
+        type(classifier).__new__(type(classifier)).__setstate__(dict(state, module_=gap))
+    mixed = dict(arrays, **{"output.bias": arrays["0.output.bias"]})
+    with pytest.raises(ValueError, match="mixes numbered ensemble members"):
+        type(classifier).__new__(type(classifier)).__setstate__(dict(state, module_=mixed))
+    two = {k: v for k, v in arrays.items() if not k.startswith("2.")}
+    with pytest.raises(ValueError, match="ensemble_size=3 networks"):
+        type(classifier).__new__(type(classifier)).__setstate__(dict(state, module_=two))
+
+
+def test_a_classifier_stored_before_ensembles_loads_as_one_network():
+    """Unnumbered arrays are one network, as files written before ensembles hold it."""
+    X = ["free prize call now", "see you at lunch", "win cash now", "lunch at noon?"] * 10
+    y = ["spam", "ham", "spam", "ham"] * 10
+    classifier = AttentionPoolingClassifier(epochs=1, ensemble_size=2, random_state=0).fit(X, y)
+    state = classifier.__getstate__()
+    old = {k[2:]: v for k, v in state["module_"].items() if k.startswith("0.")}
+    history = [{k: v for k, v in h.items() if k != "member"} for h in state["history_"] if h["member"] == 0]
+    state = dict(state, module_=old, best_epoch_=state["best_epoch_"][0], history_=history)
+    back = type(classifier).__new__(type(classifier))
+    back.__setstate__(state)
+    assert back.ensemble_size == 1 and back.best_epoch_ == [classifier.best_epoch_[0]]
+    docs = ["free prize now", "lunch at noon"]
+    np.testing.assert_allclose(back.predict_proba(docs), _first_network_proba(classifier, docs), rtol=1e-6)
+
+
+def _first_network_proba(clf, docs):
+    import copy
+
+    import torch
+
+    single = copy.deepcopy(clf)
+    single.module_, single.ensemble_size = torch.nn.ModuleList([single.module_[0]]), 1
+    return single.predict_proba(docs)
 
 
 def test_a_classifier_vocabulary_that_is_not_its_word_rows_is_refused(tmp_path, classifier):
