@@ -34,12 +34,12 @@ from ._attention_trainer import (
     EarlyStopping,
     attention_by_document,
     check_diverged,
-    members,
     predict_logits,
 )
 from ._base import BaseTextEstimator, check_ids, progress_bar, resolve_device, torch_context
 from ._corpus import encode_corpus, encode_with_unseen, scan_corpus
 from ._labels import check_targets, encode_labels, sample_weights
+from ._nn import members
 from ._text import NgramTokenizer, check_documents, iter_token_lists
 from .vectors import WordVectors
 

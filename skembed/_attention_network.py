@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from ._embedding_start import frozen_rows, initial_rows
-from ._nn import AttentionPoolingNet
+from ._nn import AttentionPoolingNet, members
 from ._optim import AdamW, RowAdam
 from ._subwords import TokenSubwords
 
@@ -74,15 +74,10 @@ def build_network(config, vocab_words, wv=None, subwords=None, freeze_table=Fals
     return net
 
 
-def _networks(net):
-    """An ensemble's networks (``torch.nn.ModuleList``), or ``[net]``."""
-    return list(net) if isinstance(net, torch.nn.ModuleList) else [net]
-
-
 def attach_subwords(net, subwords):
     """Give ``net`` (or each network of an ensemble) its vocabulary's subword layout
     (``TokenSubwords`` or None: plain rows)."""
-    for member in _networks(net):
+    for member in members(net):
         member.token_subwords = subwords
     set_unseen(net)
 
@@ -91,7 +86,7 @@ def set_unseen(net, unseen=()):
     """Compose the ``unseen`` tokens (ids from the vocabulary's size on) of their n-grams,
     until the next call; ``()`` leaves the vocabulary's layout alone. Nothing without subwords.
     The members of an ensemble share one vocabulary, so the layout is made once."""
-    nets = _networks(net)
+    nets = members(net)
     subwords = getattr(nets[0], "token_subwords", None)
     if subwords is not None:
         layout = subwords.layout(unseen)

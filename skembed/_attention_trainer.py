@@ -22,7 +22,7 @@ import torch.nn.functional as F
 
 from ._attention_kernel import bag_attention_step, bag_batch, bag_features, supports_bag_step
 from ._corpus import DistinctIds
-from ._nn import attention_penalty
+from ._nn import attention_penalty, members
 from ._training import EpochStats
 
 __all__ = [
@@ -32,7 +32,6 @@ __all__ = [
     "batches",
     "combined_logits",
     "features",
-    "members",
     "predict_logits",
 ]
 
@@ -81,11 +80,6 @@ def features(net, bag):
     if supports_bag_step(net):  # one sparse product pools the batch
         return bag_features(net, bag)
     return net.features(bag.ids, (bag.rows, bag.inverse, net.word_vectors(bag.rows)))
-
-
-def members(net):
-    """The networks of a fitted model: an ensemble's (``torch.nn.ModuleList``) or ``[net]``."""
-    return list(net) if isinstance(net, torch.nn.ModuleList) else [net]
 
 
 def combined_logits(logits):

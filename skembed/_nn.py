@@ -14,7 +14,7 @@ from torch import nn
 
 from ._sparse import csr_rows
 
-__all__ = ["AttentionPooling", "TextEncoder", "AttentionPoolingNet", "attention_penalty"]
+__all__ = ["AttentionPooling", "TextEncoder", "AttentionPoolingNet", "attention_penalty", "members"]
 
 
 class AttentionPooling(nn.Module):
@@ -263,3 +263,8 @@ def attention_penalty(attn):
     """Lin et al. (2017): mean over the batch of ``||A A^T - I||_F^2`` for (B, heads, T) weights."""
     eye = torch.eye(attn.shape[1], device=attn.device, dtype=attn.dtype)
     return ((attn @ attn.transpose(1, 2) - eye) ** 2).sum((1, 2)).mean()
+
+
+def members(net):
+    """The networks of a classifier: an ensemble's (``torch.nn.ModuleList``), or ``[net]``."""
+    return list(net) if isinstance(net, nn.ModuleList) else [net]
