@@ -624,3 +624,17 @@ def test_an_ensembles_first_network_is_the_one_a_single_network_fit_trains(texts
     assert one.best_epoch_ == three.best_epoch_[:1]
     first = [{**h, "seconds": 0} for h in three.history_ if h["member"] == 0]
     assert first == [{**h, "seconds": 0} for h in one.history_]
+
+
+def test_an_ensemble_survives_saving_pickling_and_partial_fit(texts, tmp_path):
+    import skembed
+
+    X, y = texts
+    clf = AttentionPoolingClassifier(epochs=2, ensemble_size=2, random_state=0).fit(X, y)
+    skembed.save(clf, tmp_path / "ens.skembed")
+    for back in (skembed.load(tmp_path / "ens.skembed"), pickle.loads(pickle.dumps(clf))):
+        assert len(back.module_) == 2 and back.best_epoch_ == clf.best_epoch_
+        np.testing.assert_allclose(back.predict_proba(X[:10]), clf.predict_proba(X[:10]), rtol=1e-6)
+        back.partial_fit(X[:40], y[:40])  # each network continues (optimizers rebuilt)
+        assert [h["member"] for h in back.history_[-2:]] == [0, 1]
+        assert not np.allclose(back.predict_proba(X[:10]), clf.predict_proba(X[:10]))
