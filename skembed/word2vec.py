@@ -128,6 +128,8 @@ class Word2VecVectorizer(BaseEmbeddingVectorizer):
     }
 
     _default_batch = _DEFAULT_BATCH
+    # whether each epoch visits the documents' pieces in a new random order (else file order)
+    _shuffled = {"skipgram": True, "cbow": True}
 
     def __init__(
         self,
@@ -194,7 +196,7 @@ class Word2VecVectorizer(BaseEmbeddingVectorizer):
             row_update_cap=_ROW_UPDATE_CAP,
             ngram_update_cap=_NGRAM_UPDATE_CAP,
             spread_groups=True,
-            shuffle_piece=_SHUFFLE_PIECE,
+            shuffle_piece=_SHUFFLE_PIECE if self._shuffled[self.algorithm] else 0,
         )
 
     def _default_batch_size(self):

@@ -400,3 +400,22 @@ def test_cbow_hidden_layer_is_the_mean_of_all_context_rows():
         expected -= log_sigmoid(h @ w_out[ids[t]])
         expected -= sum(log_sigmoid(-h @ w_out[i]) for i in negs[t * 2 : t * 2 + 2].tolist())
     assert loss == pytest.approx(expected, rel=1e-5)
+
+
+def test_cbow_reads_documents_in_file_order_and_skipgram_shuffles_them(monkeypatch):
+    """fastText's CBOW trains on the documents in file order, as fastText and gensim do (the
+    shuffled order cost it SimLex-999 on the sorted glosses); skip-gram and word2vec's CBOW
+    visit them in a new random order each epoch."""
+    import skembed._word2vec_kernel as kernel
+
+    calls = []
+    real = kernel.shuffled_order
+    monkeypatch.setattr(kernel, "shuffled_order", lambda *a, **k: calls.append(1) or real(*a, **k))
+    docs = [["alpha", "beta", "gamma", "delta"][i % 4 :] + ["omega"] * 3 for i in range(40)]
+    kw = dict(vector_size=8, min_count=1, epochs=2, random_state=0)
+    FastTextVectorizer(algorithm="cbow", **kw).fit(docs)
+    assert calls == []
+    FastTextVectorizer(algorithm="skipgram", **kw).fit(docs)
+    assert len(calls) == 2  # one order per epoch
+    skembed.Word2VecVectorizer(algorithm="cbow", **kw).fit(docs)
+    assert len(calls) == 4
