@@ -88,7 +88,7 @@ tokenizer, n_jobs, device, random_state, verbose
     # CBOW reads the documents in file order, as fastText and gensim do: the shuffled order cost
     # it SimLex-999 on the dictionary-ordered glosses at every batch size tried (so it is the
     # order, not the batch) and did not help on enwiki_small; README's fastText section has the
-    # figures. Skip-gram keeps the shuffle.
+    # figures. Skip-gram keeps the shuffle (in file order it diverged on enwiki_small).
     _shuffled = {"skipgram": True, "cbow": False}
 
     def __init__(
