@@ -19,10 +19,8 @@ _DEFAULT_BATCH = {"skipgram": 2048, "cbow": 6144}
 _NEGATIVE_SHARING = {"skipgram": (64, 12), "cbow": (32, 1)}
 # tokens per piece of a document visited in random order: see skembed._word2vec_kernel
 _SHUFFLE_PIECE = 1024
-# most summed occurrences of a word row (skip-gram) and of an n-gram row (fastText, per
-# algorithm: CBOW in file order lost similarity at 32) per batch
+# most summed occurrences of a word row per batch (skip-gram; fastText's n-gram rows have their own)
 _ROW_UPDATE_CAP = 16.0
-_NGRAM_UPDATE_CAP = {"skipgram": 32.0, "cbow": 128.0}
 # the window the skip-gram default batch is set for: wider windows get smaller batches
 _BATCH_WINDOW = 5
 
@@ -131,6 +129,8 @@ class Word2VecVectorizer(BaseEmbeddingVectorizer):
     _default_batch = _DEFAULT_BATCH
     # whether each epoch visits the documents' pieces in a new random order (else file order)
     _shuffled = {"skipgram": True, "cbow": True}
+    # most summed occurrences of an n-gram row per batch (0: none; word2vec has no n-gram rows)
+    _ngram_update_cap = {"skipgram": 0.0, "cbow": 0.0}
 
     def __init__(
         self,
@@ -195,7 +195,7 @@ class Word2VecVectorizer(BaseEmbeddingVectorizer):
             negative_group=_NEGATIVE_SHARING[self.algorithm][0],
             negative_draws=_NEGATIVE_SHARING[self.algorithm][1],
             row_update_cap=_ROW_UPDATE_CAP,
-            ngram_update_cap=_NGRAM_UPDATE_CAP[self.algorithm],
+            ngram_update_cap=self._ngram_update_cap[self.algorithm],
             spread_groups=True,
             shuffle_piece=_SHUFFLE_PIECE if self._shuffled[self.algorithm] else 0,
         )

@@ -419,3 +419,11 @@ def test_cbow_reads_documents_in_file_order_and_skipgram_shuffles_them(monkeypat
     assert len(calls) == 2  # one order per epoch
     skembed.Word2VecVectorizer(algorithm="cbow", **kw).fit(docs)
     assert len(calls) == 4
+
+
+def test_cbow_caps_shared_ngram_rows_less_tightly_than_skipgram():
+    """In file order neighbouring documents share n-grams, and skip-gram's cap (a stability
+    margin) held CBOW's similarity down, so CBOW's cap is higher; word2vec has no n-gram rows."""
+    cbow, sg = (FastTextVectorizer(algorithm=a)._config().ngram_update_cap for a in ("cbow", "skipgram"))
+    assert cbow > sg > 0
+    assert skembed.Word2VecVectorizer(algorithm="cbow")._config().ngram_update_cap == 0
