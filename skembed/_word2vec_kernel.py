@@ -312,7 +312,7 @@ class Word2VecKernel:
         )
         raise FloatingPointError(
             f"word2vec training diverged ({what}); lower alpha (now {self.cfg.alpha}), or batch_size "
-            f"(now {batch}) if the corpus repeats the same words in long runs"
+            f"(now {batch}) if a few words fill much of every batch (sample=0, long runs of one word)"
         )
 
     # ------------------------------------------------------------------ training

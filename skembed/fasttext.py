@@ -41,10 +41,11 @@ class FastTextVectorizer(Word2VecVectorizer):
         vectors (one none of whose n-grams was trained is dropped, as an unknown
         word is); False drops every unseen word, as the other vectorizers do.
     batch_size : int or None, default=None
-        Centre words per training step (None: 2048 for both algorithms, skip-gram's
-        shrinking as ``(5 / window) ** 2`` for windows over 5, as in
-        :class:`~skembed.Word2VecVectorizer`; CBOW's word2vec default of 6144
-        sums too many alike updates into the n-gram rows a batch shares).
+        Centre words per training step (None: 2048 for both algorithms, made
+        smaller by the rules of :class:`~skembed.Word2VecVectorizer` for wide or
+        fixed windows and for a most frequent word that fills much of a batch;
+        CBOW's word2vec default of 6144 sums too many alike updates into the
+        n-gram rows a batch shares).
     vector_size, window, algorithm, negative, ns_exponent, sample, min_count, max_vocab_size, epochs, \
 alpha, min_alpha, shrink_windows, pooling, grow_vocabulary, corpus_max_bytes, lowercase, token_pattern, \
 tokenizer, n_jobs, device, random_state, verbose
@@ -157,7 +158,7 @@ tokenizer, n_jobs, device, random_state, verbose
 
     def _make_kernel(self, vocab, device, generator, w_in, w_out, index, offsets, rows):
         return SubwordKernel(
-            self._config(),
+            self._config(vocab),
             vocab.keep_probabilities(self.sample),
             vocab.negative_alias(self.ns_exponent),
             device,

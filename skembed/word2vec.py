@@ -23,6 +23,10 @@ _SHUFFLE_PIECE = 1024
 _ROW_UPDATE_CAP = 16.0
 # the window the skip-gram default batch is set for: wider windows get smaller batches
 _BATCH_WINDOW = 5
+# the largest chance that two kept tokens are the same word (the sum of squared kept-token
+# shares) for which an algorithm's base batch is used as it is; more concentrated corpora
+# (no subsampling) get proportionally smaller batches
+_BATCH_COLLISION = {"skipgram": 1 / 512, "cbow": 1 / 768}
 
 
 class Word2VecVectorizer(BaseEmbeddingVectorizer):
@@ -56,8 +60,12 @@ class Word2VecVectorizer(BaseEmbeddingVectorizer):
     shrink_windows : bool, default=True
         Draw each centre's effective window uniformly from ``1..window``.
     batch_size : int or None, default=None
-        Centre words per training step (None: 2048 for skip-gram, 6144 for CBOW;
-        skip-gram's shrinks as ``(5 / window) ** 2`` for windows over 5).
+        Centre words per training step (None: 2048 for skip-gram, 6144 for CBOW,
+        smaller where a step would sum more stale updates of one row: skip-gram's
+        shrinks as ``(5 / window) ** 2`` for windows over 5 and by
+        ``((window + 1) / (2 * window)) ** 2`` with ``shrink_windows=False``, and
+        both shrink when a few frequent words fill much of the kept tokens, as
+        with ``sample=0``).
         Larger batches are faster but sum more stale updates per step; see
         ``benchmarks/bench_word2vec.py``.
     pooling : {"mean", "sum", "max", "mean_max", "tfidf", "sif"}, default="mean"
@@ -182,7 +190,7 @@ class Word2VecVectorizer(BaseEmbeddingVectorizer):
         self.random_state = random_state
         self.verbose = verbose
 
-    def _config(self):
+    def _config(self, vocab=None):
         return Word2VecConfig(
             vector_size=self.vector_size,
             window=self.window,
@@ -191,7 +199,7 @@ class Word2VecVectorizer(BaseEmbeddingVectorizer):
             alpha=self.alpha,
             min_alpha=self.min_alpha,
             shrink_windows=self.shrink_windows,
-            batch_size=self.batch_size or self._default_batch_size(),
+            batch_size=self.batch_size or self._default_batch_size(vocab),
             negative_group=_NEGATIVE_SHARING[self.algorithm][0],
             negative_draws=_NEGATIVE_SHARING[self.algorithm][1],
             row_update_cap=_ROW_UPDATE_CAP,
@@ -200,20 +208,40 @@ class Word2VecVectorizer(BaseEmbeddingVectorizer):
             shuffle_piece=_SHUFFLE_PIECE if self._shuffled[self.algorithm] else 0,
         )
 
-    def _default_batch_size(self):
-        """The batch when ``batch_size`` is None. A skip-gram centre sums its ``2r`` pair updates
-        into one stale step, and each output row of a batch's span sums those of up to ``2w``
-        centres, so a batch's stale sums grow about as the window squared: past the window the
-        default is set for, skip-gram's batch shrinks by that square (at window 7 and 10 the
-        default 2048 diverged on enwiki_small; this rule's 1044 and 512 trained on every seed tried)."""
+    def _default_batch_size(self, vocab=None):
+        """The batch when ``batch_size`` is None: the base for the algorithm, made smaller where a
+        batch's summed stale updates of one row would grow past what the base was set for.
+
+        - Window (skip-gram): a centre sums its ``2r`` pair updates into one step and each output
+          row of a batch's span sums those of up to ``2w`` centres, so the stale sums grow about as
+          the window squared; past window 5 the batch shrinks by that square (at window 7 and 10 the
+          base 2048 diverged on enwiki_small; this rule's 1044 and 512 trained on every seed tried).
+        - Fixed windows (skip-gram, ``shrink_windows=False``): every centre uses all ``w`` words a
+          side instead of ``(w + 1) / 2`` on average, so the batch shrinks by that ratio squared
+          (737 at window 5; 2048 diverged on enwiki_small).
+        - Frequent words (both algorithms, given the vocabulary): a kept token expects
+          ``batch * c`` others of its word in the batch, where ``c`` is the sum of the squared
+          kept-token shares, and those are the alike updates a step sums into its rows.
+          Subsampling holds ``c`` near 1/800 on our corpora; with ``sample=0`` it is about 1/90 and
+          both bases diverged or trained poorly, so the batch shrinks by ``limit / c`` where ``c``
+          passes the algorithm's limit (``_BATCH_COLLISION``; CBOW's context mean spreads one update
+          over all of a context's frequent words, so its limit is the tighter).
+        """
         bs = self._default_batch[self.algorithm]
-        if self.algorithm == "skipgram" and self.window > _BATCH_WINDOW:
-            bs = max(64, int(bs * (_BATCH_WINDOW / self.window) ** 2))
-        return bs
+        if self.algorithm == "skipgram":
+            if self.window > _BATCH_WINDOW:
+                bs = bs * (_BATCH_WINDOW / self.window) ** 2
+            if not self.shrink_windows:
+                bs = bs * ((self.window + 1) / (2 * self.window)) ** 2
+        if vocab is not None and len(vocab):
+            kept = vocab.counts * vocab.keep_probabilities(self.sample).astype(np.float64)
+            collision = float(np.sum((kept / max(kept.sum(), 1e-12)) ** 2))
+            bs = bs * min(1.0, _BATCH_COLLISION[self.algorithm] / max(collision, 1e-12))
+        return max(64, int(bs))
 
     def _make_kernel(self, vocab, device, generator, w_in, w_out, **layout):
         return Word2VecKernel(
-            self._config(),
+            self._config(vocab),
             vocab.keep_probabilities(self.sample),
             vocab.negative_alias(self.ns_exponent),
             device,

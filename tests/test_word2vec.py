@@ -11,6 +11,7 @@ from sklearn.pipeline import make_pipeline
 
 from skembed import FastTextVectorizer, Word2VecVectorizer
 from skembed._corpus import Corpus
+from skembed._vocab import Vocabulary
 from skembed._word2vec_kernel import Word2VecConfig, Word2VecKernel, overlap_add, window_positions, window_sum
 
 
@@ -591,3 +592,35 @@ def test_skipgram_with_a_wide_window_trains_with_the_default_batch(enwiki_docs):
     assert Word2VecVectorizer(window=10, algorithm="cbow")._default_batch_size() == 6144
     assert FastTextVectorizer(window=10)._default_batch_size() == 512  # its skip-gram follows the rule
     assert FastTextVectorizer(window=10, algorithm="cbow")._default_batch_size() == 2048
+
+
+@pytest.mark.parametrize(
+    "params", [{"sample": 0}, {"shrink_windows": False}, {"algorithm": "cbow", "sample": 0}], ids=str
+)
+def test_default_batch_trains_without_subsampling_or_with_fixed_windows(enwiki_docs, params):
+    """Without subsampling ``the`` fills 1/13 of enwiki_small's tokens, and fixed windows double a
+    skip-gram batch's pairs: with the bases (2048, 6144) each of these diverged in its first epoch,
+    so the default batch shrinks for them (and stays within a tenth of the base under the defaults:
+    CBOW's 5,613 here, where subsampled tokens match with chance 0.00143)."""
+    vec = Word2VecVectorizer(epochs=2, random_state=0, n_jobs=1, **params).fit(enwiki_docs)
+    assert np.isfinite(vec.wv_.vectors).all() and np.abs(vec.wv_.vectors).max() < 100
+    vocab, _, _ = vec._scan(enwiki_docs)
+    base = {"skipgram": 2048, "cbow": 6144}[vec.algorithm]
+    assert vec._default_batch_size(vocab) < base / 2
+    assert clone(vec).set_params(sample=1e-3, shrink_windows=True)._default_batch_size(vocab) >= 0.9 * base
+
+
+def test_default_batch_shrinks_with_the_chance_that_two_kept_tokens_match():
+    """The base batch holds while two kept tokens are the same word with chance at most 1/512
+    (skip-gram) or 1/768 (CBOW); past that it shrinks in proportion. A vocabulary where one word
+    has a sixth of the tokens (no subsampling: chance about 1/35) gets about 1/14 (skip-gram) and
+    1/22 (CBOW) of the base; an even vocabulary of 1,000 words keeps the base, and the floor is 64."""
+    skewed = Vocabulary(["a"] + [f"w{i}" for i in range(1000)], [200] + [1] * 1000)
+    even = Vocabulary([f"w{i}" for i in range(1000)], [5] * 1000)
+    chance = (200 / 1200) ** 2 + 1000 * (1 / 1200) ** 2
+    assert Word2VecVectorizer(sample=0)._default_batch_size(skewed) == int(2048 / 512 / chance) == 140
+    assert Word2VecVectorizer(sample=0, algorithm="cbow")._default_batch_size(skewed) == int(6144 / 768 / chance)
+    assert Word2VecVectorizer(sample=0, window=10)._default_batch_size(skewed) == 64
+    assert Word2VecVectorizer(sample=0)._default_batch_size(even) == 2048
+    assert Word2VecVectorizer(sample=0, algorithm="cbow")._default_batch_size(even) == 6144
+    assert Word2VecVectorizer(shrink_windows=False)._default_batch_size() == int(2048 * 0.6**2)
