@@ -43,7 +43,7 @@ class FastTextVectorizer(Word2VecVectorizer):
     batch_size : int or None, default=None
         Centre words per training step (None: 2048 for both algorithms, made
         smaller by the rules of :class:`~skembed.Word2VecVectorizer` for wide or
-        fixed windows and for a most frequent word that fills much of a batch;
+        fixed windows and for a few frequent words filling much of a batch;
         CBOW's word2vec default of 6144 sums too many alike updates into the
         n-gram rows a batch shares).
     vector_size, window, algorithm, negative, ns_exponent, sample, min_count, max_vocab_size, epochs, \

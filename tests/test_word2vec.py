@@ -1,5 +1,6 @@
 import math
 import pickle
+import sys
 
 import numpy as np
 import pytest
@@ -624,3 +625,22 @@ def test_default_batch_shrinks_with_the_chance_that_two_kept_tokens_match():
     assert Word2VecVectorizer(sample=0)._default_batch_size(even) == 2048
     assert Word2VecVectorizer(sample=0, algorithm="cbow")._default_batch_size(even) == 6144
     assert Word2VecVectorizer(shrink_windows=False)._default_batch_size() == int(2048 * 0.6**2)
+
+
+@pytest.mark.parametrize("cls,kernel", [(Word2VecVectorizer, "Word2VecKernel"), (FastTextVectorizer, "SubwordKernel")])
+def test_fit_trains_with_the_batch_its_vocabulary_gives(monkeypatch, toy_corpus, cls, kernel):
+    """Each face hands its kernel the default batch of the fitted vocabulary (without subsampling
+    a small corpus's batch shrinks well below the base), and a given batch_size as it is."""
+    module = sys.modules[cls.__module__]
+    real, seen = getattr(module, kernel), []
+
+    def spy(cfg, *args, **kwargs):
+        seen.append(cfg.batch_size)
+        return real(cfg, *args, **kwargs)
+
+    monkeypatch.setattr(module, kernel, spy)
+    vec = cls(sample=0, min_count=1, epochs=1, random_state=0, n_jobs=1).fit(toy_corpus)
+    vocab, _, _ = vec._scan(toy_corpus)
+    assert seen == [vec._default_batch_size(vocab)] and seen[0] < 2048 / 4
+    cls(sample=0, min_count=1, epochs=1, batch_size=999, random_state=0, n_jobs=1).fit(toy_corpus)
+    assert seen[1] == 999
