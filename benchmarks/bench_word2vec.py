@@ -1,12 +1,15 @@
 """Word2Vec speed and quality: gensim and skembed with identical settings, in one run.
 
     python benchmarks/bench_word2vec.py [--corpus PATH] [--repeat N] [--threads 2] [--seeds 1,2,3]
+                                        [--set sample=0 ...]
 
 By default it runs on both corpora of ``_common.CORPORA``: enwiki_small
 (106 long articles, repeated 4x) and wordnet_glosses (117,648 short
 glosses), one table each, in file order as a user would pass them.
 
-Settings: dim 100, window 5, negative 5, sample 1e-3, min_count 5, 5 epochs.
+Settings: dim 100, window 5, negative 5, sample 1e-3, min_count 5, 5 epochs;
+``--set name=value`` changes one for both libraries (a parameter both share, such
+as ``sample=0`` or ``shrink_windows=False``).
 words/s is corpus words x epochs / training seconds (vocabulary building is
 timed apart, as "total s"). Quality: WordSim353 and SimLex-999 Spearman,
 Google analogy accuracy (3CosAdd), all with gensim's evaluation code on the
@@ -19,6 +22,7 @@ from seed to seed, for gensim and skembed alike.
 from __future__ import annotations
 
 import argparse
+import ast
 import sys
 from pathlib import Path
 
@@ -51,7 +55,14 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     corpus_arguments(ap)
     ap.add_argument("--algorithms", default="skipgram,cbow")
-    run_per_corpus(ap.parse_args(argv), bench_corpus)
+    ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="change a setting for both")
+    args = ap.parse_args(argv)
+    for item in args.set:
+        name, sep, value = item.partition("=")
+        if not sep or name not in SETTINGS and name != "shrink_windows":
+            ap.error(f"--set takes NAME=VALUE with NAME one of {sorted(SETTINGS)} or shrink_windows, got {item!r}")
+        SETTINGS[name] = ast.literal_eval(value)
+    run_per_corpus(args, bench_corpus)
 
 
 def bench_corpus(docs, args, seeds):
