@@ -427,3 +427,72 @@ def test_cbow_caps_shared_ngram_rows_less_tightly_than_skipgram():
     cbow, sg = (FastTextVectorizer(algorithm=a)._config().ngram_update_cap for a in ("cbow", "skipgram"))
     assert cbow > sg > 0
     assert skembed.Word2VecVectorizer(algorithm="cbow")._config().ngram_update_cap == 0
+
+
+def test_hot_first_swaps_bring_the_first_used_rows_forward(monkeypatch):
+    """The training layout: at every level of the halving, the rows ranked in the front half
+    (by first use in the layout, words in frequency order) sit in the front half; applying
+    the swaps moves each row to the position returned, and the swaps in reverse restore it."""
+    import torch
+
+    import skembed._fasttext_kernel as kernel
+
+    monkeypatch.setattr(kernel, "_HOT_REGION", 4)
+    rng = np.random.default_rng(0)
+    n_words, n_ngrams = 7, 100
+    rows = np.concatenate([[i, *(n_words + rng.choice(n_ngrams, 5, replace=False))] for i in range(n_words)])
+    swaps, position = kernel.hot_first_swaps(rows, n_words, n_words + n_ngrams)
+    assert sorted(position) == list(range(n_words + n_ngrams))
+    assert (position[:n_words] == np.arange(n_words)).all()  # word rows stay where they are
+    used = list(dict.fromkeys(r for r in rows.tolist() if r >= n_words))  # n-gram rows by first use
+    ranked = used + [r for r in range(n_words, n_words + n_ngrams) if r not in used]
+    size = n_ngrams
+    while size > 4:
+        half = size // 2
+        assert set(position[ranked[:half]] - n_words) == set(range(half))
+        size = half
+    matrix = torch.arange(n_words + n_ngrams, dtype=torch.float32).repeat(3, 1).T.contiguous()
+    kernel.apply_swaps(matrix, swaps)
+    assert (matrix[position, 0] == torch.arange(n_words + n_ngrams, dtype=torch.float32)).all()
+    kernel.apply_swaps(matrix, swaps[::-1])
+    assert (matrix[:, 0] == torch.arange(n_words + n_ngrams, dtype=torch.float32)).all()
+
+
+def test_training_layout_changes_no_result_and_is_undone_on_error(monkeypatch):
+    """Training in the hot-first layout gives the very same vectors as in bucket order, and a
+    fit that raises leaves the input matrix in bucket order."""
+    import torch
+
+    import skembed._fasttext_kernel as kernel
+    from skembed._word2vec_kernel import Word2VecKernel
+
+    docs = [f"the {w} sat on the mat with another {w}er".split() for w in ["cat", "dog", "bird", "fish"] * 10]
+    kw = dict(vector_size=8, min_count=1, epochs=2, random_state=0, n_jobs=1)
+    monkeypatch.setattr(kernel, "_HOT_REGION", 2)  # (the corpus has far fewer n-gram rows than a real one)
+    hot = FastTextVectorizer(**kw).fit(docs)
+    real = kernel.hot_first_swaps
+    monkeypatch.setattr(kernel, "hot_first_swaps", lambda rows, first, n: ([], np.arange(n)))
+    plain = FastTextVectorizer(**kw).fit(docs)
+    np.testing.assert_array_equal(hot.wv_.vectors_ngrams, plain.wv_.vectors_ngrams)
+    np.testing.assert_array_equal(hot.wv_.vectors, plain.wv_.vectors)
+
+    monkeypatch.setattr(kernel, "hot_first_swaps", real)
+    seen = {}
+
+    def failing(self, corpus, epochs, on_batch=None):
+        seen["moved"] = not torch.equal(self.w_in, seen["start"])
+        raise FloatingPointError("diverged")
+
+    original_init = kernel.SubwordKernel.__init__
+
+    def spy(self, *a, **k):
+        original_init(self, *a, **k)
+        seen["start"] = self.w_in.clone()
+        seen["kernel"] = self
+
+    monkeypatch.setattr(kernel.SubwordKernel, "__init__", spy)
+    monkeypatch.setattr(Word2VecKernel, "train", failing)
+    with pytest.raises(FloatingPointError):
+        FastTextVectorizer(**kw).fit(docs)
+    assert seen["moved"]  # the layout was in use during training
+    assert torch.equal(seen["kernel"].w_in, seen["start"])
