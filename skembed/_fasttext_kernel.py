@@ -38,7 +38,7 @@ from ._word2vec_kernel import Word2VecKernel
 __all__ = ["SubwordKernel", "hot_first_swaps", "apply_swaps"]
 
 _HOT_REGION = 4096  # rows below which the hot-first layout stops refining (a few caches' worth)
-_SWAP_CHUNK = 1 << 14  # row pairs swapped at a time (two (chunk, d) temporaries)
+_SWAP_CHUNK = 1 << 12  # row pairs swapped at a time (two (chunk, d) temporaries: 3 MB at d = 100)
 
 
 class SubwordKernel(Word2VecKernel):
