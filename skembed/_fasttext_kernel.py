@@ -71,6 +71,11 @@ class SubwordKernel(Word2VecKernel):
         w_out=None,
     ):
         n_words, d = len(keep_prob), config.vector_size
+        # the layout first: its temporaries (a few per table entry) are gone before the matrix exists
+        sub_rows = np.asarray(sub_rows, dtype=np.int64)
+        self._swaps, position = hot_first_swaps(sub_rows, n_words, n_words + n_ngram_rows)
+        sub_rows = position[sub_rows]
+        del position
         if w_in is None:
             # fastText's and gensim's initialisation: every input row uniform in [-1/d, 1/d), output zero
             w_in = torch.rand(n_words + n_ngram_rows, d, generator=generator, device=device).mul_(2).sub_(1).div_(d)
@@ -78,9 +83,7 @@ class SubwordKernel(Word2VecKernel):
         super().__init__(config, keep_prob, neg_alias, device, generator, w_in=w_in, w_out=w_out)
         offsets = torch.as_tensor(sub_offsets, dtype=torch.int64, device=device)
         self.sub_start, self.sub_len = offsets[:-1], offsets[1:] - offsets[:-1]
-        sub_rows = np.asarray(sub_rows, dtype=np.int64)
-        self._swaps, position = hot_first_swaps(sub_rows, n_words, n_words + n_ngram_rows)
-        self.sub_rows = torch.as_tensor(position[sub_rows], dtype=torch.int64, device=device)
+        self.sub_rows = torch.as_tensor(sub_rows, dtype=torch.int64, device=device)
         self._layout_of = (None, None)
         self._seen = torch.zeros(n_words, dtype=torch.bool, device=device)
         self._position = torch.zeros(n_words, dtype=torch.int64, device=device)
@@ -187,11 +190,13 @@ def hot_first_swaps(rows, first, n_rows):
     and ``position[r]``, row ``r``'s position once they are applied.
     """
     m = n_rows - first
-    ranked = rows[rows >= first] - first
-    distinct, first_use = np.unique(ranked, return_index=True)
-    order = np.concatenate([distinct[np.argsort(first_use, kind="stable")], np.setdiff1d(np.arange(m), distinct)])
+    used = np.flatnonzero(rows >= first)
+    first_use = np.full(m, len(rows), dtype=np.int64)  # unused rows rank last, in row order
+    np.minimum.at(first_use, rows[used] - first, used)
+    del used
     rank = np.empty(m, dtype=np.int64)
-    rank[order] = np.arange(m)
+    rank[np.argsort(first_use, kind="stable")] = np.arange(m)
+    del first_use
     at = np.arange(m)  # at[p]: the row now at position p of the region
     swaps, size = [], m
     while size > _HOT_REGION:
