@@ -182,8 +182,9 @@ def hot_first_swaps(rows, first, n_rows):
     Level by level, the region's front half receives the region's hotter half of the rows
     (each hot row in the back half swaps with a cold one in the front half; the two counts
     are equal), and the next level refines the front half, down to ``_HOT_REGION`` rows:
-    every row ends in the power-of-two band of its rank. Rows outside the region, and rows
-    no entry of ``rows`` uses (ranked last), take part as ranks only.
+    every row ends in the power-of-two band of its rank. Rows below ``first`` (the word rows,
+    already in frequency order) stay where they are; rows that no entry of ``rows`` uses rank
+    last, in row order.
 
     Returns ``(swaps, position)``: a list of (a, b) pairs of int32 position arrays, each level
     a set of disjoint swaps applied in list order (``apply_swaps``, undone in reverse order),
@@ -198,6 +199,7 @@ def hot_first_swaps(rows, first, n_rows):
     rank[np.argsort(first_use, kind="stable")] = np.arange(m)
     del first_use
     at = np.arange(m)  # at[p]: the row now at position p of the region
+    dtype = np.int32 if n_rows < 2**31 else np.int64  # (the pairs are held through the fit)
     swaps, size = [], m
     while size > _HOT_REGION:
         half = size // 2
@@ -205,7 +207,6 @@ def hot_first_swaps(rows, first, n_rows):
         back_hot = half + np.flatnonzero(rank[at[half:size]] < half)
         if len(front_cold):
             at[front_cold], at[back_hot] = at[back_hot], at[front_cold].copy()
-            dtype = np.int32 if n_rows < 2**31 else np.int64  # (held through the fit: 8 bytes a pair)
             swaps.append(((front_cold + first).astype(dtype), (back_hot + first).astype(dtype)))
         size = half
     position = np.arange(n_rows)
