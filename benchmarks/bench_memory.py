@@ -3,6 +3,7 @@
     python benchmarks/bench_memory.py [--sizes 1,5,20] [--models word2vec,fasttext,glove]
                                       [--threads 2] [--workdir /tmp/skembed_memory]
                                       [--cache-mb 100 [--shuffle-block TOKENS]]  (--models '' for that alone)
+                                      [--rows-per-batch]
 
 Each corpus is ``wordnet_glosses.txt`` (short documents, a real vocabulary)
 cycled to 1M, 5M and 20M tokens, each cycle in a new random line order, written
@@ -36,6 +37,9 @@ per token) cannot all stay cached; words/s against the unconstrained spilled fit
 is the growth of skembed's added memory per extra token between the smallest
 and the largest size, which leaves out what does not grow with the corpus (the
 model's matrices). words/s is tokens x epochs / training seconds.
+``--rows-per-batch`` adds, per size, fastText skip-gram's work per batch (one epoch, seed 1,
+in this process): the distinct words a batch of centres composes and the n-gram and word rows
+it reads and writes, counted in the kernel; this is what grows with the vocabulary.
 ``transform docs/s`` is documents per second of ``transform`` on the first
 100,000 lines (mean pooling) by the fitted vectorizer.
 """
@@ -196,6 +200,40 @@ def beyond_cache(path, n_tokens, threads, cache_mb, shuffle_block):
     }
 
 
+def rows_per_batch(path, threads):
+    """fastText skip-gram fitted one epoch on ``path``: vocabulary, mean distinct words and rows
+    per batch of centres (each distinct word's rows are read and written once per batch), words/s."""
+    import skembed._fasttext_kernel as kernel
+    from skembed import FastTextVectorizer
+
+    counts = {"batches": 0, "words": 0, "rows": 0}
+    layout = kernel.SubwordKernel._layout
+
+    def counting(self, ids):
+        new = self._layout_of[0] is not ids
+        words, _, flat, _, _ = result = layout(self, ids)
+        if new:
+            counts["batches"] += 1
+            counts["words"] += words.shape[0]
+            counts["rows"] += flat.shape[0]
+        return result
+
+    kernel.SubwordKernel._layout = counting
+    try:
+        vec = FastTextVectorizer(algorithm="skipgram", min_count=5, epochs=1, n_jobs=threads, random_state=1)
+        with open(path, encoding="utf-8") as lines:
+            vec.fit(lines)
+    finally:
+        kernel.SubwordKernel._layout = layout
+    b = max(counts["batches"], 1)
+    return {
+        "vocabulary": f"{len(vec.wv_.index_to_key):,}",
+        "distinct words per batch": round(counts["words"] / b),
+        "rows per batch": round(counts["rows"] / b),
+        "words/s": round(vec.history_[0]["words_per_second"]),
+    }
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="1,5,20", help="millions of tokens, comma-separated")
@@ -204,6 +242,7 @@ def main():
     ap.add_argument("--workdir", default="/tmp/skembed_memory")
     ap.add_argument("--cache-mb", type=float, help="also fit larger than a page cache of this many MB (see above)")
     ap.add_argument("--shuffle-block", type=float, help="the kernel's shuffle block in tokens (default: its own)")
+    ap.add_argument("--rows-per-batch", action="store_true", help="fastText's rows per batch at each size")
     ap.add_argument("--one", nargs=3, metavar=("MODEL", "LIBRARY", "PATH"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
@@ -240,6 +279,14 @@ def main():
     print()
     if rows:
         print(markdown_table(rows, list(rows[0])))
+    if args.rows_per_batch:
+        per_size = []
+        for size in [float(s) for s in args.sizes.split(",")]:
+            path, n_tokens = build_corpus(workdir, size)
+            per_size.append({"tokens": f"{n_tokens:,}", **rows_per_batch(path, args.threads)})
+            print(per_size[-1], flush=True)
+        print()
+        print(markdown_table(per_size, list(per_size[0])))
     if args.cache_mb:
         path, n_tokens = build_corpus(workdir, max(float(s) for s in args.sizes.split(",")))
         row = beyond_cache(path, n_tokens, args.threads, args.cache_mb, args.shuffle_block)
