@@ -402,6 +402,53 @@ def test_cbow_hidden_layer_is_the_mean_of_all_context_rows():
     assert loss == pytest.approx(expected, rel=1e-5)
 
 
+def test_skipgram_trains_on_gensims_composition():
+    """gensim's FastText skip-gram trains each centre on the sum of its rows divided by its
+    number of n-gram rows (its own row not counted), not on their mean; the step's loss is
+    checked against that plain reference, and the mean would give another loss."""
+    import torch
+
+    from skembed._fasttext_kernel import SubwordKernel
+    from skembed._word2vec_kernel import Word2VecConfig
+
+    cfg = Word2VecConfig(
+        vector_size=4, window=2, algorithm="skipgram", negative=2, alpha=0.025, min_alpha=1e-4,
+        shrink_windows=False, batch_size=64, row_update_cap=0, ngram_update_cap=0,
+        negative_group=1, negative_draws=1, spread_groups=False, shuffle_piece=0,
+    )  # fmt: skip
+    rows = [[0], [1, 5, 6], [2, 7], [3, 5, 7, 8], [4]]  # words 0 and 4 have no n-gram rows
+    offsets = np.cumsum([0] + [len(r) for r in rows])
+    rng = np.random.default_rng(0)
+    w_in = rng.normal(scale=0.5, size=(9, 4)).astype(np.float32)
+    w_out = rng.normal(scale=0.5, size=(5, 4)).astype(np.float32)
+    uniform = (np.ones(5, np.float32), np.arange(5))
+    k = SubwordKernel(
+        cfg, np.ones(5, np.float32), uniform, torch.device("cpu"), torch.Generator().manual_seed(0),
+        offsets, np.concatenate(rows), 4, w_in=w_in, w_out=w_out,
+    )  # fmt: skip
+    ids = np.array([0, 1, 2, 3, 4, 1, 3])
+    n = len(ids)
+    codes = k._window_codes(k._doc_limits(torch.zeros(n, dtype=torch.int64)))
+    negs = torch.as_tensor(rng.integers(0, 5, size=n * cfg.negative))
+    loss = float(k._sg_step(k._padded(torch.as_tensor(ids, dtype=torch.int32)), codes, 0, n, 0.0, negs))
+
+    def log_sigmoid(x):
+        return -np.log1p(np.exp(-x))
+
+    def reference(compose):
+        total = 0.0
+        for t in range(n):
+            h = compose(w_in[rows[ids[t]]])
+            context = [ids[j] for j in range(max(0, t - 2), min(n, t + 3)) if j != t]
+            total -= sum(log_sigmoid(h @ w_out[c]) for c in context)
+            total -= len(context) * sum(log_sigmoid(-h @ w_out[i]) for i in negs[t * 2 : t * 2 + 2].tolist())
+        return total
+
+    gensim_rule = reference(lambda r: r.sum(0) / max(len(r) - 1, 1))
+    assert loss == pytest.approx(gensim_rule, rel=1e-5)
+    assert abs(reference(lambda r: r.mean(0)) - gensim_rule) > 1e-3 * abs(gensim_rule)
+
+
 def test_cbow_reads_documents_in_file_order_and_skipgram_shuffles_them(monkeypatch):
     """fastText's CBOW trains on the documents in file order, as fastText and gensim do (the
     shuffled order cost it SimLex-999 on the sorted glosses); skip-gram and word2vec's CBOW
