@@ -360,88 +360,76 @@ def test_vectors_from_the_kernel_layout_equal_the_composed_ones():
     np.testing.assert_array_equal(wv.vectors, again.vectors)
 
 
-def test_cbow_hidden_layer_is_the_mean_of_all_context_rows():
-    """fastText's and gensim's CBOW average every row of every context word (word and n-gram
-    rows alike), so a word with more n-grams weighs more; the step's loss is checked against
-    that plain reference (a mean of the words' composed vectors would give another loss)."""
+_TINY_ROWS = [[0], [1, 5, 6], [2, 7], [3, 5, 7, 8], [4]]  # each word's own row, then its n-gram rows
+_TINY_IDS = np.array([0, 1, 2, 3, 4, 1, 3])  # one document, window 2, two negatives per centre
+
+
+def _log_sigmoid(x):
+    return -np.log1p(np.exp(-x))
+
+
+def _tiny_step_loss(algorithm):
+    """One step of a tiny SubwordKernel over ``_TINY_IDS`` (no caps, no sharing, fixed windows,
+    learning rate 0): its loss, the input and output weights it started from, and the negatives."""
     import torch
 
     from skembed._fasttext_kernel import SubwordKernel
     from skembed._word2vec_kernel import Word2VecConfig
 
     cfg = Word2VecConfig(
-        vector_size=4, window=2, algorithm="cbow", negative=2, alpha=0.025, min_alpha=1e-4,
+        vector_size=4, window=2, algorithm=algorithm, negative=2, alpha=0.025, min_alpha=1e-4,
         shrink_windows=False, batch_size=64, row_update_cap=0, ngram_update_cap=0,
         negative_group=1, negative_draws=1, spread_groups=False, shuffle_piece=0,
     )  # fmt: skip
-    rows = [[0], [1, 5, 6], [2, 7], [3, 5, 7, 8], [4]]  # each word's own row, then its n-gram rows
-    offsets = np.cumsum([0] + [len(r) for r in rows])
+    offsets = np.cumsum([0] + [len(r) for r in _TINY_ROWS])
     rng = np.random.default_rng(0)
     w_in = rng.normal(scale=0.5, size=(9, 4)).astype(np.float32)
     w_out = rng.normal(scale=0.5, size=(5, 4)).astype(np.float32)
     uniform = (np.ones(5, np.float32), np.arange(5))
     k = SubwordKernel(
         cfg, np.ones(5, np.float32), uniform, torch.device("cpu"), torch.Generator().manual_seed(0),
-        offsets, np.concatenate(rows), 4, w_in=w_in, w_out=w_out,
+        offsets, np.concatenate(_TINY_ROWS), 4, w_in=w_in, w_out=w_out,
     )  # fmt: skip
-    ids = np.array([0, 1, 2, 3, 4, 1, 3])
-    n = len(ids)
+    n = len(_TINY_IDS)
     codes = k._window_codes(k._doc_limits(torch.zeros(n, dtype=torch.int64)))
     negs = torch.as_tensor(rng.integers(0, 5, size=n * cfg.negative))
-    loss = float(k._cbow_step(k._padded(torch.as_tensor(ids, dtype=torch.int32)), codes, 0, n, 0.0, negs))
+    step = k._sg_step if algorithm == "skipgram" else k._cbow_step
+    loss = float(step(k._padded(torch.as_tensor(_TINY_IDS, dtype=torch.int32)), codes, 0, n, 0.0, negs))
+    return loss, w_in, w_out, negs.tolist()
 
-    def log_sigmoid(x):
-        return -np.log1p(np.exp(-x))
 
+def _tiny_contexts(t):
+    n = len(_TINY_IDS)
+    return [_TINY_IDS[j] for j in range(max(0, t - 2), min(n, t + 3)) if j != t]
+
+
+def test_cbow_hidden_layer_is_the_mean_of_all_context_rows():
+    """fastText's and gensim's CBOW average every row of every context word (word and n-gram
+    rows alike), so a word with more n-grams weighs more; the step's loss is checked against
+    that plain reference (a mean of the words' composed vectors would give another loss)."""
+    loss, w_in, w_out, negs = _tiny_step_loss("cbow")
     expected = 0.0
-    for t in range(n):
-        context = [ids[j] for j in range(max(0, t - 2), min(n, t + 3)) if j != t]
-        h = np.mean(np.concatenate([w_in[rows[c]] for c in context]), axis=0)
-        expected -= log_sigmoid(h @ w_out[ids[t]])
-        expected -= sum(log_sigmoid(-h @ w_out[i]) for i in negs[t * 2 : t * 2 + 2].tolist())
+    for t, centre in enumerate(_TINY_IDS):
+        h = np.mean(np.concatenate([w_in[_TINY_ROWS[c]] for c in _tiny_contexts(t)]), axis=0)
+        expected -= _log_sigmoid(h @ w_out[centre])
+        expected -= sum(_log_sigmoid(-h @ w_out[i]) for i in negs[t * 2 : t * 2 + 2])
     assert loss == pytest.approx(expected, rel=1e-5)
 
 
 def test_skipgram_trains_on_gensims_composition():
     """gensim's FastText skip-gram trains each centre on the sum of its rows divided by its
     number of n-gram rows (its own row not counted), not on their mean; the step's loss is
-    checked against that plain reference, and the mean would give another loss."""
-    import torch
-
-    from skembed._fasttext_kernel import SubwordKernel
-    from skembed._word2vec_kernel import Word2VecConfig
-
-    cfg = Word2VecConfig(
-        vector_size=4, window=2, algorithm="skipgram", negative=2, alpha=0.025, min_alpha=1e-4,
-        shrink_windows=False, batch_size=64, row_update_cap=0, ngram_update_cap=0,
-        negative_group=1, negative_draws=1, spread_groups=False, shuffle_piece=0,
-    )  # fmt: skip
-    rows = [[0], [1, 5, 6], [2, 7], [3, 5, 7, 8], [4]]  # words 0 and 4 have no n-gram rows
-    offsets = np.cumsum([0] + [len(r) for r in rows])
-    rng = np.random.default_rng(0)
-    w_in = rng.normal(scale=0.5, size=(9, 4)).astype(np.float32)
-    w_out = rng.normal(scale=0.5, size=(5, 4)).astype(np.float32)
-    uniform = (np.ones(5, np.float32), np.arange(5))
-    k = SubwordKernel(
-        cfg, np.ones(5, np.float32), uniform, torch.device("cpu"), torch.Generator().manual_seed(0),
-        offsets, np.concatenate(rows), 4, w_in=w_in, w_out=w_out,
-    )  # fmt: skip
-    ids = np.array([0, 1, 2, 3, 4, 1, 3])
-    n = len(ids)
-    codes = k._window_codes(k._doc_limits(torch.zeros(n, dtype=torch.int64)))
-    negs = torch.as_tensor(rng.integers(0, 5, size=n * cfg.negative))
-    loss = float(k._sg_step(k._padded(torch.as_tensor(ids, dtype=torch.int32)), codes, 0, n, 0.0, negs))
-
-    def log_sigmoid(x):
-        return -np.log1p(np.exp(-x))
+    checked against that plain reference, and the mean would give another loss. (Words 0 and
+    4 have no n-gram rows: their vector is their own row under both rules.)"""
+    loss, w_in, w_out, negs = _tiny_step_loss("skipgram")
 
     def reference(compose):
         total = 0.0
-        for t in range(n):
-            h = compose(w_in[rows[ids[t]]])
-            context = [ids[j] for j in range(max(0, t - 2), min(n, t + 3)) if j != t]
-            total -= sum(log_sigmoid(h @ w_out[c]) for c in context)
-            total -= len(context) * sum(log_sigmoid(-h @ w_out[i]) for i in negs[t * 2 : t * 2 + 2].tolist())
+        for t, centre in enumerate(_TINY_IDS):
+            h = compose(w_in[_TINY_ROWS[centre]])
+            context = _tiny_contexts(t)
+            total -= sum(_log_sigmoid(h @ w_out[c]) for c in context)
+            total -= len(context) * sum(_log_sigmoid(-h @ w_out[i]) for i in negs[t * 2 : t * 2 + 2])
         return total
 
     gensim_rule = reference(lambda r: r.sum(0) / max(len(r) - 1, 1))
