@@ -30,6 +30,12 @@ def check_targets(y, n_docs):
     if y.dtype == object and len({type(v) for v in y}) > 1:
         kinds = sorted({type(v).__name__ for v in y})
         raise ValueError(f"y mixes label types ({', '.join(kinds)}); use one type, e.g. all strings")
+    if y.dtype == object:
+        # labels of one Python type in their natural dtype (int64, bool, str...), as scikit-learn
+        # holds them: an object array of ints reads as an "unknown" target type to it
+        natural = np.asarray(y.tolist())
+        if natural.dtype != object and natural.shape == y.shape:
+            y = natural
     check_classification_targets(y)
     return y
 
@@ -42,7 +48,8 @@ def encode_labels(y, classes, incremental):
         if len(encoder.classes_) < 2:
             raise ValueError(f"y has only one class ({encoder.classes_[0]!r}); a classifier needs at least two")
         return encoder.classes_, encoder.transform(y)
-    classes = np.unique(np.asarray(classes, dtype=object) if not isinstance(classes, np.ndarray) else classes)
+    classes = check_targets(classes, len(classes)) if not isinstance(classes, np.ndarray) else classes
+    classes = np.unique(classes)
     if len(classes) < 2:
         raise ValueError("classes must hold at least two labels")
     unknown = set(np.unique(y)) - set(classes)

@@ -1,6 +1,7 @@
 import pickle
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from sklearn.model_selection import GridSearchCV
@@ -524,7 +525,6 @@ def test_nested_vectorizer_follows_the_classifiers_random_state(texts):
 
 
 def test_transform_follows_set_output(fitted, texts):
-    pd = pytest.importorskip("pandas")
     X, _ = texts
     out = fitted.set_output(transform="pandas").transform(X[:5])
     assert isinstance(out, pd.DataFrame) and out.shape == (5, fitted.n_features_out_)
@@ -570,6 +570,26 @@ def test_missing_or_mixed_labels_are_named(texts, labels, message):
     y = (labels * 120)[: len(X)]
     with pytest.raises(ValueError, match=message):
         AttentionPoolingClassifier(epochs=1).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "make_labels, dtype",
+    [
+        (list, np.int64),
+        (lambda y: [bool(v) for v in y], np.bool_),
+        (pd.Series, np.int64),
+        (lambda y: pd.Series(list(y), dtype=object), np.int64),
+    ],
+)
+def test_labels_as_python_lists_or_series_keep_their_natural_dtype(texts, make_labels, dtype):
+    # as LogisticRegression does: a plain list of ints (or a Series of them) gives int classes,
+    # where an object array of ints would read to scikit-learn as an "unknown" target type
+    X, y = texts
+    labels = make_labels((np.asarray(y) == "spam").astype(int))
+    clf = AttentionPoolingClassifier(epochs=1, random_state=0).fit(X, labels)
+    assert clf.classes_.dtype == dtype and clf.predict(X[:3]).dtype == dtype
+    inc = AttentionPoolingClassifier(epochs=1, random_state=0).partial_fit(X, labels, classes=sorted(set(labels)))
+    assert inc.classes_.dtype == dtype and inc.partial_fit(X, labels).predict(X[:3]).dtype == dtype
 
 
 def test_an_absurd_n_jobs_is_clipped_to_the_cores(texts):
