@@ -65,49 +65,99 @@ def save_word2vec(path, words, vectors, binary=False, write_header=True):
 
 
 def load_word2vec(path, binary=False, no_header=False, limit=None):
-    """``(words, vectors)`` of a word2vec C file (``no_header``: GloVe's text format)."""
+    """``(words, vectors)`` of a word2vec C file (``no_header``: GloVe's text format).
+
+    A file is untrusted input: a header that claims more rows than the file holds (a
+    truncated file), rows of different lengths, values that are not numbers, and NaN or
+    infinite values are each a ``ValueError`` naming the file and the row, never a silently
+    shorter or scrambled vocabulary.
+    """
     if binary:
         return _load_binary(path, limit)
     with open_text(path) as fh:
         lines = fh.read().splitlines()
     if not lines:
         raise ValueError(f"{path!r} is empty")
+    n = dim = None
     if not no_header:
-        header = lines[0].split()
-        if len(header) != 2 or not all(h.isdigit() for h in header):
-            raise ValueError(
-                f"{path!r}: the first line should be '<n_words> <vector_size>', got "
-                f"{lines[0][:60]!r}; use load_glove_format for headerless files"
-            )
-        n, dim = int(header[0]), int(header[1])
+        n, dim = _header(lines[0], path, "; use load_glove_format for headerless files")
         lines = lines[1 : n + 1]
+    elif _looks_like_header(lines):
+        raise ValueError(f"{path!r}: the first line {lines[0][:40]!r} is a word2vec header; use load_word2vec_format")
     lines = [ln for ln in lines if ln.strip()]
+    wanted = len(lines) if n is None else n
     if limit is not None:
-        lines = lines[:limit]
-    words, rests = zip(*(ln.rstrip().split(" ", 1) for ln in lines)) if lines else ((), ())
-    values = np.array(" ".join(rests).split(), dtype=np.float32)
-    dim = values.size // max(len(words), 1) if no_header else dim
-    if values.size != len(words) * dim:
-        raise ValueError(f"{path!r}: rows do not all have {dim} values")
-    return list(words), values.reshape(len(words), dim)
+        wanted = min(wanted, limit)
+    if len(lines) < wanted:
+        raise ValueError(f"{path!r}: the header says {n} words but the file holds {len(lines)} rows (truncated?)")
+    words, values = [], []
+    for i, line in enumerate(lines[:wanted]):
+        word, _, rest = line.rstrip().partition(" ")  # (a word may hold other whitespace, as in gensim)
+        row = rest.split()
+        dim = len(row) if dim is None else dim
+        if len(row) != dim or not row:
+            raise ValueError(f"{path!r}: row {i} ({word[:40]!r}) has {len(row)} values, not {dim}")
+        words.append(word)
+        values += row
+    try:
+        vectors = np.array(values, dtype=np.float32).reshape(len(words), dim or 0)
+    except ValueError as exc:
+        raise ValueError(f"{path!r}: a vector value is not a number ({exc})") from None
+    return words, _finite(vectors, words, path)
+
+
+def _looks_like_header(lines):
+    """Whether a headerless file's first line is a word2vec header (``n d``) rather than a
+    word with one value: the rows after it are longer."""
+    first = lines[0].split()
+    return len(first) == 2 and all(p.isdigit() for p in first) and len(lines) > 1 and len(lines[1].split()) > 2
+
+
+def _header(line, path, hint=""):
+    """``(n_words, vector_size)`` of a word2vec header line (str or bytes)."""
+    parts = line.split()
+    if len(parts) != 2 or not all(p.isdigit() for p in parts):
+        shown = line[:60].decode("utf-8", "replace") if isinstance(line, bytes) else line[:60]
+        raise ValueError(f"{path!r}: the first line should be '<n_words> <vector_size>', got {shown!r}{hint}")
+    n, dim = int(parts[0]), int(parts[1])
+    if dim < 1:
+        raise ValueError(f"{path!r}: the header's vector size is {dim}; it must be at least 1")
+    return n, dim
+
+
+def _finite(vectors, words, path):
+    """``vectors``, or a ``ValueError`` naming the first word whose vector holds NaN or infinity."""
+    bad = ~np.isfinite(vectors).all(axis=1)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ValueError(f"{path!r}: the vector of {words[i][:40]!r} (row {i}) holds NaN or infinity")
+    return vectors
 
 
 def _load_binary(path, limit):
     with gzip.open(path, "rb") if is_gzip_path(path) else open(path, "rb") as fh:
         data = fh.read()
-    end = data.index(b"\n")
-    n, dim = (int(x) for x in data[:end].split())
+    end = data.find(b"\n")
+    n, dim = _header(data[: end if end >= 0 else 80], path)
     if limit is not None:
         n = min(n, limit)
     pos, width = end + 1, 4 * dim
+    # each row is at least a one-byte word, a space and its floats: refuse a header that
+    # claims more than the file can hold before reading row by row
+    if n * (width + 2) > len(data) - pos + 1:
+        raise ValueError(
+            f"{path!r}: the header says {n} vectors of {dim} floats, more than the file's {len(data)} bytes hold"
+        )
     words, rows = [], []
-    for _ in range(n):
-        space = data.index(b" ", pos)
+    for i in range(n):
+        space = data.find(b" ", pos)
+        if space < 0 or space + 1 + width > len(data):
+            raise ValueError(f"{path!r}: the file ends inside row {i} of the {n} its header says (truncated?)")
         words.append(data[pos:space].decode("utf-8", errors="replace").lstrip("\n"))
         rows.append(data[space + 1 : space + 1 + width])
         pos = space + 1 + width
     vectors = np.frombuffer(b"".join(rows), dtype="<f4").reshape(n, dim).astype(np.float32)
-    return words, vectors
+    return words, _finite(vectors, words, path)
 
 
 def save_projector_tsv(vectors_path, metadata_path, words, vectors, limit=None):

@@ -1,4 +1,4 @@
-"""Crafted skembed files: each must fail with one clear ValueError naming the file,
+"""Crafted skembed, word2vec and GloVe files: each must fail with one clear ValueError naming the file,
 before anything is built from the bad parts."""
 
 import json
@@ -84,8 +84,7 @@ def test_classes_that_do_not_match_the_outputs_are_refused(tmp_path, classifier)
     save(classifier, path)
 
     def change(payload):
-        classes = fitted_state(payload)["classes_"]
-        classes["__strings__"] = classes["__strings__"] + ["third"]
+        fitted_state(payload)["classes_"] = {"__strings__": ["ham", "spam", "third"]}
 
     rewrite(path, change)
     with pytest.raises(ValueError, match="classes_ has 3 labels for 2 outputs"):
@@ -355,3 +354,86 @@ def test_a_bad_budget_is_a_clear_error(tmp_path, vectorizer, bad):
     save(vectorizer, path)
     with pytest.raises(ValueError, match="max_bytes must be a positive number"):
         load(path, max_bytes=bad)
+
+
+# ------------------------------------------------------------ word2vec and GloVe files
+
+W2V_TEXT = "2 3\ncat 0.1 0.2 0.3\ndog 0.4 0.5 0.6\n"
+
+
+def _binary(n, dim, rows):
+    """A word2vec binary file whose header says ``n`` rows of ``dim`` floats, holding ``rows``."""
+    body = b"".join(w.encode() + b" " + np.asarray(v, "<f4").tobytes() + b"\n" for w, v in rows)
+    return f"{n} {dim}\n".encode() + body
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("5 3\ncat 0.1 0.2 0.3\ndog 0.4 0.5 0.6\n", "says 5 words but the file holds 2 rows"),
+        ("99999999999 3\ncat 0.1 0.2 0.3\n", "says 99999999999 words"),
+        ("2 3\ncat 0.1 0.2 0.3\ndog 0.4 0.5\n", r"row 1 \('dog'\) has 2 values, not 3"),
+        ("2 3\ncat 0.1 0.2 0.3\ndog\n", r"row 1 \('dog'\) has 0 values"),
+        ("2 3\ncat 0.1 nan 0.3\ndog 0.4 0.5 0.6\n", r"'cat' \(row 0\) holds NaN or infinity"),
+        ("2 3\ncat 0.1 0.2 0.3\ndog 0.4 inf 0.6\n", r"'dog' \(row 1\) holds NaN"),
+        ("2 3\ncat 0.1 zz 0.3\ndog 0.4 0.5 0.6\n", "not a number"),
+        ("2 0\ncat\ndog\n", "vector size is 0"),
+        ("two three\ncat 0.1 0.2 0.3\n", "first line should be"),
+    ],
+)
+def test_a_damaged_word2vec_text_file_is_a_clear_error(tmp_path, text, message):
+    """A truncated or damaged file once loaded as a shorter vocabulary, or with NaN vectors."""
+    path = tmp_path / "v.txt"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=message):
+        WordVectors.load_word2vec_format(path)
+    assert WordVectors.load_word2vec_format(_ok(tmp_path)).vector_size == 3  # the intact file loads
+
+
+def _ok(tmp_path):
+    path = tmp_path / "ok.txt"
+    path.write_text(W2V_TEXT)
+    return path
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("cat 0.1 0.2 0.3\ndog 0.4 0.5 0.6 0.7\n", r"row 1 \('dog'\) has 4 values, not 3"),
+        ("cat 0.1 0.2 0.3\ndog 0.4 0.5 0.6\nemu 0.7 0.8\n", "row 2"),  # (totals that divide evenly)
+        ("2 3\ncat 0.1 0.2 0.3\ndog 0.4 0.5 0.6\n", "is a word2vec header; use load_word2vec_format"),
+    ],
+)
+def test_a_glove_file_with_uneven_rows_is_a_clear_error(tmp_path, text, message):
+    path = tmp_path / "g.txt"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=message):
+        WordVectors.load_glove_format(path)
+
+
+def test_glove_words_keep_inner_whitespace_and_one_value_rows_load(tmp_path):
+    path = tmp_path / "g.txt"
+    path.write_text("new\u00a0york 0.5\n12 7\n")  # a word with a no-break space; a numeric word
+    wv = WordVectors.load_glove_format(path)
+    assert wv.index_to_key == ["new\u00a0york", "12"] and wv.vectors.shape == (2, 1)
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (_binary(3, 2, [("cat", [1, 2]), ("dog", [3, 4])]), "more than the file"),
+        (_binary(3, 2, [("cat", [1, 2]), ("dog", [3, 4]), ("a", [])]), "ends inside row 2"),
+        (_binary(2, 2, [("cat", [1, 2]), ("dog", [3, 4])])[:-5], "ends inside row 1"),
+        (_binary(10**9, 2, [("cat", [1, 2])]), "more than the file's"),
+        (_binary(2, 2, [("cat", [1, float("nan")]), ("dog", [3, 4])]), r"'cat' \(row 0\) holds NaN"),
+        (b"garbage without a newline", "first line should be"),
+        (b"2 x\ncat ", "first line should be"),
+    ],
+)
+def test_a_damaged_word2vec_binary_file_is_a_clear_error(tmp_path, data, message):
+    path = tmp_path / "v.bin"
+    path.write_bytes(data)
+    with pytest.raises(ValueError, match=message):
+        WordVectors.load_word2vec_format(path, binary=True)
+    path.write_bytes(_binary(2, 2, [("cat", [1, 2]), ("dog", [3, 4])]))
+    assert WordVectors.load_word2vec_format(path, binary=True).index_to_key == ["cat", "dog"]
