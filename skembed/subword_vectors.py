@@ -129,18 +129,25 @@ class SubwordVectors(WordVectors):
         """The vectors ``words`` would get from their n-grams alone (how an unseen word is answered)."""
         return self._compose(list(words))
 
+    def _row(self, key):
+        """Row of a vocabulary word or an int row index (``WordVectors.get_index``); None for
+        any other string, which is answered by its n-grams."""
+        if isinstance(key, str):
+            return self.key_to_index.get(key)
+        return self.get_index(key)  # (an int in range, or a clear KeyError / TypeError)
+
     def get_vector(self, key, norm=False):
-        idx = self.key_to_index.get(key)
+        idx = self._row(key)
         if idx is not None:
             return self.get_normed_vectors()[idx] if norm else self.vectors[idx]
         vec = self._compose([key])[0]
         return vec / max(float(np.linalg.norm(vec)), 1e-12) if norm else vec
 
     def __getitem__(self, keys):
-        if isinstance(keys, str):
+        if isinstance(keys, str) or not hasattr(keys, "__iter__"):  # one key (a word or a row index)
             return self.get_vector(keys)
         keys = list(keys)
-        idx = [self.key_to_index.get(k, -1) for k in keys]
+        idx = [-1 if (i := self._row(k)) is None else i for k in keys]
         out = self.vectors[np.maximum(idx, 0)] if keys else np.zeros((0, self.vector_size), np.float32)
         unseen = [i for i, j in enumerate(idx) if j < 0]
         if unseen:
@@ -148,7 +155,7 @@ class SubwordVectors(WordVectors):
         return out
 
     def _unit_vector(self, key):
-        idx = self.key_to_index.get(key)
+        idx = self._row(key)
         if idx is not None:
             return self.get_normed_vectors()[idx], idx
         return self.get_vector(key, norm=True), None

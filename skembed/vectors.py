@@ -66,14 +66,26 @@ class WordVectors:
     def __iter__(self):
         return iter(self.index_to_key)
 
+    @staticmethod
+    def _is_row_index(key):
+        """Whether ``key`` is an int row index (``bool`` is not)."""
+        return isinstance(key, (int, np.integer)) and not isinstance(key, (bool, np.bool_))
+
     def get_index(self, key) -> int:
-        try:
-            return self.key_to_index[key]
-        except KeyError:
-            raise KeyError(f"word {key!r} not in vocabulary") from None
+        """Row of word ``key``; as in gensim, an int in ``range(len(self))`` is a row index itself."""
+        idx = self.key_to_index.get(key) if isinstance(key, str) else None
+        if idx is not None:
+            return idx
+        if self._is_row_index(key):
+            if 0 <= key < len(self.index_to_key):
+                return int(key)
+            raise KeyError(f"row index {key} is outside the {len(self.index_to_key)} words")
+        if not isinstance(key, str):
+            raise TypeError(f"a word must be a str (or an int row index), got {type(key).__name__}: {key!r}")
+        raise KeyError(f"word {key!r} not in vocabulary")
 
     def __getitem__(self, keys):
-        if isinstance(keys, str):
+        if isinstance(keys, str) or not hasattr(keys, "__iter__"):  # one key (a word or a row index)
             return self.vectors[self.get_index(keys)]
         return self.vectors[[self.get_index(k) for k in keys]]
 

@@ -96,6 +96,11 @@ def test_vectors_are_the_documented_means():
     assert not np.any(sv["qqqqq"])  # no n-gram with a row: a zero vector
     np.testing.assert_allclose(sv[["dog", "catz"]], np.stack([sv["dog"], sv["catz"]]))
     np.testing.assert_allclose(sv.ngram_vectors(["catz"])[0], sv["catz"])
+    # an int is a row index, as in WordVectors (and gensim), not a string to compose
+    np.testing.assert_array_equal(sv[1], sv[sv.index_to_key[1]])
+    np.testing.assert_array_equal(sv[[0, "catz"]], np.stack([sv[sv.index_to_key[0]], sv["catz"]]))
+    with pytest.raises(TypeError, match="a word must be a str"):
+        sv[[None]]
 
 
 def test_queries_answer_unseen_words():

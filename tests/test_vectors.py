@@ -145,6 +145,19 @@ def test_most_similar_and_cosmul_equal_gensims(paired_vectors):
     assert wv.most_similar("w1", topn=0) == [] == kv.most_similar("w1", topn=0)
 
 
+def test_int_keys_are_row_indices_as_in_gensim(paired_vectors):
+    wv, kv, _ = paired_vectors
+    np.testing.assert_array_equal(wv[3], kv[3])
+    np.testing.assert_array_equal(wv[[np.int64(5), "w1"]], kv[[np.int64(5), "w1"]])
+    assert wv.get_index(7) == kv.get_index(7) == 7
+    assert wv.similarity(2, "w9") == pytest.approx(kv.similarity(2, "w9"), abs=1e-6)
+    with pytest.raises(KeyError, match="outside the 60 words"):
+        wv[60]
+    for bad in (2.5, None, True):  # not a word, not a row: a TypeError that says so
+        with pytest.raises(TypeError, match="a word must be a str"):
+            wv[bad]
+
+
 def test_distances_ranks_and_means_equal_gensims(paired_vectors):
     wv, kv, vec = paired_vectors
     np.testing.assert_allclose(wv.distances("w1"), kv.distances("w1"), atol=1e-6)
