@@ -12,8 +12,10 @@ Errors are one line on stderr and exit code 2.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
+from pathlib import Path
 
 
 class CliError(Exception):
@@ -42,6 +44,16 @@ def _lines(path):
         yield from fh
 
 
+def _check_writable(path):
+    folder = Path(path).absolute().parent
+    if not folder.is_dir():
+        raise CliError(f"cannot write {path}: no such folder {folder}")
+    if not os.access(folder, os.W_OK):
+        raise CliError(f"cannot write {path}: the folder {folder} is not writable")
+    if Path(path).is_dir():
+        raise CliError(f"cannot write {path}: it is a folder")
+
+
 def cmd_train(args):
     from .fasttext import FastTextVectorizer
     from .glove import GloVeVectorizer
@@ -60,6 +72,7 @@ def cmd_train(args):
         est = cls(algorithm=args.algorithm, window=args.window or 5, epochs=args.epochs or 5, **common)
     else:
         est = GloVeVectorizer(window=args.window or 10, epochs=args.epochs or 25, **common)
+    _check_writable(args.out)  # before the fit, not after minutes of training
     t0 = time.perf_counter()
     est.fit(_lines(args.corpus))
     seconds = time.perf_counter() - t0

@@ -174,6 +174,17 @@ def test_cli_errors_are_one_line_and_exit_2(argv, message, capsys, tmp_path, mon
     assert err.startswith("skembed: error:") and message in err and len(err.splitlines()) == 1
 
 
+@pytest.mark.parametrize("out, message", [("no/such/folder/v.txt", "no such folder"), (".", "it is a folder")])
+def test_cli_train_refuses_an_unwritable_output_before_training(corpus_file, out, message, capsys, monkeypatch):
+    monkeypatch.chdir(corpus_file.parent)
+    fitted = []
+    monkeypatch.setattr("skembed.word2vec.Word2VecVectorizer.fit", lambda self, X: fitted.append(1))
+    assert main(["train", "word2vec", str(corpus_file), "--out", out]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("skembed: error: cannot write") and message in err and len(err.splitlines()) == 1
+    assert not fitted
+
+
 def test_cli_unknown_word_and_empty_vocabulary(corpus_file, tmp_path, capsys):
     out = tmp_path / "v.txt"
     main(
