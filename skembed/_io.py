@@ -10,6 +10,7 @@ readers see the old file or the new one, never a part.
 from __future__ import annotations
 
 import contextlib
+import errno
 import gzip
 import os
 import tempfile
@@ -38,6 +39,10 @@ def atomic_write(path, compress=None):
     path = os.fspath(path)
     compress = is_gzip_path(path) if compress is None else compress
     folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):  # (else mkstemp's error names its temporary file, not ``path``)
+        raise FileNotFoundError(errno.ENOENT, f"cannot write {path!r}: no such folder", folder)
+    if os.path.isdir(path):
+        raise IsADirectoryError(errno.EISDIR, f"cannot write {path!r}: it is a folder", path)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
     try:
         # mkstemp makes the file private (0600); give it the mode the target has, or the

@@ -176,3 +176,15 @@ def test_saved_files_get_the_permissions_a_plain_write_would_give(tmp_path):
     os.chmod(path, 0o640)  # an existing file keeps its mode when replaced
     save(WordVectors(["b"], np.ones((1, 2), np.float32)), path)
     assert path.stat().st_mode & 0o777 == 0o640
+
+
+def test_saving_into_a_missing_folder_or_onto_a_folder_names_the_path(tmp_path):
+    # (the error once named the temporary file the write goes through, not the path asked for)
+    wv = WordVectors(["a", "b"], np.eye(2, dtype=np.float32))
+    target = tmp_path / "missing" / "v.txt"
+    for write in (lambda p: save(wv, p), wv.save_word2vec_format):
+        with pytest.raises(FileNotFoundError, match=r"cannot write .*missing.*: no such folder"):
+            write(target)
+        with pytest.raises(IsADirectoryError, match="it is a folder"):
+            write(tmp_path)
+    assert list(tmp_path.iterdir()) == []
