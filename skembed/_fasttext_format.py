@@ -92,6 +92,9 @@ class _Cursor:
         if self.pos + size > len(self.buf):
             self.fail(f"its {what} matrix claims {size:,} bytes but the file is shorter")
         out = np.frombuffer(self.buf, dtype="<f4", count=m * n, offset=self.pos).reshape(m, n).astype(np.float32)
+        bad = ~np.isfinite(out).all(axis=1)
+        if bad.any():
+            self.fail(f"row {int(np.argmax(bad))} of its {what} matrix holds NaN or infinity")
         self.pos += size
         return out
 

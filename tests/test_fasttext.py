@@ -238,7 +238,7 @@ def test_vec_text_files_both_ways(tmp_path):
     np.testing.assert_allclose(back.vectors, vec.wv_.vectors, rtol=1e-5, atol=1e-7)
 
 
-@pytest.mark.parametrize("damage", ["truncated", "magic", "huge_dictionary", "huge_matrix", "quantized"])
+@pytest.mark.parametrize("damage", ["truncated", "magic", "huge_dictionary", "huge_matrix", "quantized", "nan"])
 def test_hostile_bin_files_fail_cleanly(tmp_path, damage):
     vec = _fit(bucket=500)
     path = tmp_path / "m.bin"
@@ -259,8 +259,11 @@ def test_hostile_bin_files_fail_cleanly(tmp_path, damage):
         data[input_flag + 1 : input_flag + 9] = (n + 2**31 - 1).to_bytes(8, "little")
     elif damage == "quantized":
         data[input_flag] = 1
+    elif damage == "nan":  # the input matrix's first value (after its flag and shape)
+        data[input_flag + 17 : input_flag + 21] = np.float32("nan").tobytes()
     path.write_bytes(bytes(data))
-    with pytest.raises(ValueError, match=os.path.basename(path)):
+    message = "input matrix holds NaN" if damage == "nan" else os.path.basename(path)
+    with pytest.raises(ValueError, match=message):
         SubwordVectors.load_facebook_format(path)
 
 
