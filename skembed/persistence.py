@@ -250,9 +250,14 @@ def _npy(data, name):
         )
     buf.seek(0)
     try:
-        return np.load(buf, allow_pickle=False)
+        array = np.load(buf, allow_pickle=False)
     except ValueError as exc:
         raise ValueError(f"array {name!r} cannot be read without pickle: {exc}") from None
+    # every array skembed saves (vectors, weights, idf, counts) is finite: a NaN or an infinity
+    # is damage, which would otherwise come out of transform and predict as NaN
+    if np.issubdtype(array.dtype, np.inexact) and not np.isfinite(array).all():
+        raise ValueError(f"array {name!r} holds NaN or infinity")
+    return array
 
 
 # what reading a damaged or hostile archive can raise (inflating, bad headers, huge claims)

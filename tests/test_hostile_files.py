@@ -130,6 +130,28 @@ def test_a_zip_bomb_is_refused_before_it_is_inflated(tmp_path, vectorizer):
     assert peak < 64 << 20
 
 
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_a_float_array_holding_nan_or_infinity_is_refused(tmp_path, vectorizer, value):
+    """A damaged vector once loaded and made ``transform`` return NaN."""
+    import io
+
+    path = tmp_path / "nan.skembed"
+    save(vectorizer, path)
+    entries = _entries(path)
+    for name, data in entries.items():
+        array = np.load(io.BytesIO(data)) if name.endswith(".npy") else None
+        if array is not None and array.dtype == np.float32:
+            array = array.copy()
+            array.flat[1] = value
+            buf = io.BytesIO()
+            np.save(buf, array)
+            entries[name] = buf.getvalue()
+            break
+    _write_entries(path, entries)
+    with pytest.raises(ValueError, match=rf"nan\.skembed.*array '{name}' holds NaN or infinity"):
+        load(path)
+
+
 def test_an_array_referred_to_twice_is_inflated_once(tmp_path, vectorizer):
     """One entry referenced from several places (once 12 times, inflated 12 times) counts
     once against the budget: the budget of the distinct entries is enough, one byte less is not."""
