@@ -216,10 +216,10 @@ class GloVeVectorizer(BaseEmbeddingVectorizer):
 
         Parameters
         ----------
-        matrix : scipy sparse matrix of shape (n_words, n_words)
+        matrix : scipy sparse matrix or 2-d array of shape (n_words, n_words)
             Non-negative co-occurrence counts (zeros are not training entries).
         vocabulary : list of str or dict of str to int
-            The word of each row (a dict maps words to row numbers).
+            The word of each row (a dict maps each word to its row, rows 0 .. n - 1 once each).
 
         Returns
         -------
@@ -233,13 +233,13 @@ class GloVeVectorizer(BaseEmbeddingVectorizer):
         """
         self._validate_params()
         if not sp.issparse(matrix):
-            raise TypeError(f"matrix must be a scipy sparse matrix, got {type(matrix).__name__}")
-        if isinstance(vocabulary, dict):
-            words = [None] * len(vocabulary)
-            for w, i in vocabulary.items():
-                words[i] = w
-        else:
-            words = list(vocabulary)
+            dense = np.asarray(matrix) if isinstance(matrix, (np.ndarray, list, tuple)) else None
+            if dense is None or dense.ndim != 2 or not np.issubdtype(dense.dtype, np.number):
+                raise TypeError(
+                    f"matrix must be a scipy sparse matrix or a 2-d numeric array, got {type(matrix).__name__}"
+                )
+            matrix = sp.csr_matrix(dense)
+        words = _row_words(vocabulary)
         if matrix.shape != (len(words), len(words)):
             raise ValueError(f"matrix has shape {matrix.shape} but the vocabulary has {len(words)} words")
         matrix = sp.csr_matrix(matrix, dtype=np.float64, copy=True)  # the caller's matrix stays as it was
@@ -249,9 +249,33 @@ class GloVeVectorizer(BaseEmbeddingVectorizer):
             raise ValueError("the co-occurrence matrix has no non-zero entries")
         if matrix.data.min() < 0 or not np.isfinite(matrix.data).all():
             raise ValueError("co-occurrence counts must be finite and non-negative")
-        counts = np.asarray(matrix.sum(axis=1)).ravel().round().astype(np.int64)
+        # (clipped: row sums of huge weights would wrap around in int64)
+        counts = np.asarray(matrix.sum(axis=1)).ravel().round().clip(max=2.0**62).astype(np.int64)
         vocab = Vocabulary(words, counts, np.zeros(len(words), np.int64), n_docs=0)
         empty = Corpus(np.zeros(0, np.int32), np.zeros(1, np.int64))
         vectors, state, history = self._train(matrix, self.epochs)
         self._install(vocab, empty, matrix, vectors, state, history)
         return self
+
+
+def _row_words(vocabulary):
+    """The word of each matrix row: a list of str, or a dict of str to row numbers that are
+    ``0 .. n - 1`` once each."""
+    if isinstance(vocabulary, dict):
+        rows = (
+            sorted(vocabulary.values()) if all(isinstance(i, (int, np.integer)) for i in vocabulary.values()) else None
+        )
+        if rows != list(range(len(vocabulary))):
+            raise ValueError(
+                f"a vocabulary dict must map its {len(vocabulary)} words to the rows "
+                f"0 .. {len(vocabulary) - 1}, once each"
+            )
+        words = [None] * len(vocabulary)
+        for w, i in vocabulary.items():
+            words[i] = w
+    else:
+        words = list(vocabulary)
+    odd = next((w for w in words if not isinstance(w, str)), None)
+    if odd is not None:
+        raise TypeError(f"vocabulary words must be str, got {type(odd).__name__}: {odd!r}")
+    return words

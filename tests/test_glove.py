@@ -220,10 +220,19 @@ def test_fit_cooccurrence_from_a_users_matrix(toy_corpus):
     assert as_dict.wv_.index_to_key == words
     with pytest.raises(ValueError, match="shape"):
         GloVeVectorizer().fit_cooccurrence(ref.cooccurrence_, words[:-1])
-    with pytest.raises(TypeError, match="sparse"):
-        GloVeVectorizer().fit_cooccurrence(ref.cooccurrence_.toarray(), words)
+    dense = GloVeVectorizer(vector_size=8, epochs=3, random_state=0).fit_cooccurrence(
+        ref.cooccurrence_.toarray(), words
+    )
+    np.testing.assert_array_equal(dense.wv_.vectors, other.wv_.vectors)  # a dense array is the same matrix
+    with pytest.raises(TypeError, match="sparse matrix or a 2-d numeric array"):
+        GloVeVectorizer().fit_cooccurrence(ref.cooccurrence_.toarray()[0], words)
     with pytest.raises(ValueError, match="non-negative"):
         GloVeVectorizer().fit_cooccurrence(-ref.cooccurrence_, words)
+    with pytest.raises(TypeError, match="words must be str"):
+        GloVeVectorizer().fit_cooccurrence(ref.cooccurrence_, list(range(len(words))))
+    for bad in ({w: i + 1 for i, w in enumerate(words)}, {w: 0 for w in words}):  # rows off by one; all row 0
+        with pytest.raises(ValueError, match="rows 0 .. "):
+            GloVeVectorizer().fit_cooccurrence(ref.cooccurrence_, bad)
 
 
 def test_partial_fit_adds_counts_and_continues(toy_corpus):
