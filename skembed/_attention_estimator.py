@@ -208,14 +208,16 @@ class BaseAttentionModel(BaseTextEstimator):
         """The vectors the table starts from: None, given ones, or an unfitted vectorizer's
         fitted on ``X`` (seeded from ``random_state`` when its own is None)."""
         emb = self.embeddings
-        if emb is None or isinstance(emb, WordVectors):
-            return emb
+        if emb is None:
+            return None
+        if isinstance(emb, WordVectors):
+            return _finite_vectors(emb)
         if hasattr(emb, "wv_"):
-            return emb.wv_
+            return _finite_vectors(emb.wv_)
         inner = clone(emb)
         if inner.get_params().get("random_state", 0) is None:
             inner.set_params(random_state=self._derived_seed("embeddings"))
-        return inner.fit(X).wv_
+        return _finite_vectors(inner.fit(X).wv_)
 
     def _split(self, y_enc, n_classes):
         """Training and validation documents (stratified where every class can be)."""
@@ -344,3 +346,16 @@ def _history_rows(stats, first, member):
         )
         for i, s in enumerate(stats)
     ]
+
+
+def _finite_vectors(wv):
+    """``wv``, or a ``ValueError`` naming a word whose starting vector holds NaN or infinity
+    (training from it would only report a diverged loss)."""
+    bad = ~np.isfinite(wv.vectors).all(axis=1)
+    if bad.any():
+        word = wv.index_to_key[int(np.argmax(bad))]
+        raise ValueError(f"embeddings: the vector of {word!r} holds NaN or infinity ({int(bad.sum())} such words)")
+    ngrams = getattr(wv, "vectors_ngrams", None)
+    if ngrams is not None and not np.isfinite(ngrams).all():
+        raise ValueError("embeddings: the n-gram vectors hold NaN or infinity")
+    return wv

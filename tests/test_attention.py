@@ -411,6 +411,16 @@ def test_pretrained_word_vectors_and_freezing(texts):
         np.testing.assert_allclose(after[[clf.vocabulary_[w] for w in kept]], wv[kept])
 
 
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_pretrained_vectors_holding_nan_are_named_not_reported_as_divergence(texts, value):
+    X, y = texts
+    vectors = np.ones((3, 4), np.float32)
+    vectors[1, 2] = value
+    wv = WordVectors(["free", "prize", "lunch"], vectors)
+    with pytest.raises(ValueError, match="vector of 'prize' holds NaN or infinity"):
+        AttentionPoolingClassifier(embeddings=wv, epochs=1, random_state=0).fit(X, y)
+
+
 def test_nested_grid_search_over_embeddings_vector_size(texts):
     X, y = texts
     clf = AttentionPoolingClassifier(
