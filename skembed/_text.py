@@ -64,6 +64,11 @@ class Tokenizer:
                 raise ValueError(
                     f"token_pattern {token_pattern!r} has {regex.groups} capturing groups; at most one is allowed"
                 )
+            if regex.search("") is not None:
+                raise ValueError(
+                    f"token_pattern {token_pattern!r} matches the empty string, so every gap between "
+                    "tokens would be an empty token; use + where it has *, e.g. r'(?u)\\w+'"
+                )
             self._findall = regex.findall
         else:
             self._findall = None
@@ -78,7 +83,14 @@ class Tokenizer:
         tokens = self.tokenizer(doc)
         if isinstance(tokens, str) or not isinstance(tokens, Iterable):
             raise TypeError(f"the tokenizer callable must return a list of str tokens, got {type(tokens).__name__}")
-        return list(tokens)
+        tokens = list(tokens)
+        at = next((i for i, t in enumerate(tokens) if not isinstance(t, str)), -1)
+        if at >= 0:
+            odd = tokens[at]
+            raise TypeError(
+                f"the tokenizer callable returned a token of type {type(odd).__name__} ({odd!r}); tokens must be str"
+            )
+        return tokens
 
     def from_tokens(self, tokens) -> list[str]:
         """A pre-tokenized document (already checked to hold str only), used as given."""

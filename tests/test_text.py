@@ -106,6 +106,14 @@ def test_invalid_pattern_and_tokenizer():
         Tokenizer(token_pattern=r"(a)(b)")
     with pytest.raises(TypeError, match="callable"):
         Tokenizer(tokenizer="split")
+    # a pattern that matches "" once made '' a vocabulary word (every gap between tokens)
+    for pattern in (r"\w*", r"[a-z]*|\d+"):
+        with pytest.raises(ValueError, match="matches the empty string"):
+            Tokenizer(token_pattern=pattern)
+    # a callable's tokens must be str: ints once failed deep inside the vocabulary scan
+    for bad in ([1, 2], ["a", None]):
+        with pytest.raises(TypeError, match="tokens must be str"):
+            Tokenizer(tokenizer=lambda doc, bad=bad: bad)("some text")
 
 
 def test_tokenizer_pickles():
