@@ -36,9 +36,9 @@ from ._attention_trainer import (
     check_diverged,
     predict_logits,
 )
-from ._base import BaseTextEstimator, check_ids, progress_bar, resolve_device, torch_context
+from ._base import BaseTextEstimator, check_ids, check_unchanged, progress_bar, resolve_device, torch_context
 from ._corpus import encode_corpus, encode_with_unseen, scan_corpus
-from ._labels import check_targets, encode_labels, sample_weights
+from ._labels import check_targets, encode_labels, given_classes, sample_weights
 from ._nn import members
 from ._text import NgramTokenizer, check_documents, iter_token_lists
 from .vectors import WordVectors
@@ -112,6 +112,8 @@ class BaseAttentionModel(BaseTextEstimator):
             raise ValueError("X is empty: at least one document is needed")
         tokens = self._token_lists(X)  # bad documents are reported before bad labels
         y = check_targets(y, len(X))
+        if warm:
+            self._check_continuable(classes)
         classes, y_enc = encode_labels(y, self.classes_ if warm else classes, incremental)
         sw = sample_weights(y, y_enc, classes, sample_weight, self.class_weight)
         docs, val = (np.arange(len(X)), None) if incremental else self._split(y_enc, len(classes))
@@ -160,6 +162,27 @@ class BaseAttentionModel(BaseTextEstimator):
             _optimizer_state=opts,
         )
         return self
+
+    def _check_continuable(self, classes):
+        """``partial_fit`` continues the fitted networks: a ``classes`` other than the fitted
+        ``classes_`` (as scikit-learn's ``SGDClassifier`` refuses), or a parameter that shapes
+        the networks changed since the fit, is a ``ValueError`` rather than silently ignored."""
+        if classes is not None:
+            given = given_classes(classes)
+            if len(given) != len(self.classes_) or not np.all(given == self.classes_):
+                raise ValueError(
+                    f"classes={given.tolist()} differs from the fitted classes_ {self.classes_.tolist()}; "
+                    "partial_fit continues the fitted model (call fit to start again)"
+                )
+        cfg = self.net_config_
+        fitted = {"encoder": cfg["encoder"], "attention": cfg["attention"], "n_heads": cfg["n_heads"]}
+        fitted["ensemble_size"] = len(members(self.module_))
+        if self.hidden_dim is not None:
+            fitted["hidden_dim"] = cfg["hidden_dim"]
+        if self.embeddings is None:
+            fitted["embedding_dim"] = cfg["embedding_dim"]
+        for name, value in fitted.items():
+            check_unchanged(name, getattr(self, name), value)
 
     def _new_vocabulary(self, X, tokens, docs, n_classes):
         """A first fit's shared state: the embeddings, the vocabulary of the training

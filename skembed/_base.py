@@ -98,6 +98,16 @@ def make_generator(device: torch.device, seed: int) -> torch.Generator:
     return gen
 
 
+def check_unchanged(name, value, fitted):
+    """``partial_fit`` continues a fitted model: a parameter that shaped it and has been set to
+    another value since is a ``ValueError`` naming both values, not silently ignored."""
+    if value != fitted:
+        raise ValueError(
+            f"{name}={value!r} differs from the fitted model's {fitted!r}; partial_fit continues the "
+            f"fitted model, so set {name}={fitted!r} again or call fit to start a new one"
+        )
+
+
 def progress_bar(verbose, total, desc, unit="word"):
     """A tqdm bar when ``verbose`` is truthy, else a no-op stand-in."""
     if verbose:
@@ -253,7 +263,8 @@ class BaseEmbeddingVectorizer(TransformerMixin, BaseTextEstimator):
         known words grow by the new text's, and words whose count, summed over
         every call, reaches ``min_count`` get new rows (as gensim's
         ``build_vocab(update=True)``); subsampling and negative sampling use
-        the updated counts.
+        the updated counts. A ``vector_size`` changed since the fit is a
+        ``ValueError`` (``fit`` starts again).
 
         Returns
         -------
@@ -264,6 +275,8 @@ class BaseEmbeddingVectorizer(TransformerMixin, BaseTextEstimator):
             vocab, corpus, pending = self._scan(X)
             self._fit_corpus(vocab, corpus, 1, warm=False, pending=pending)
             return self
+        fitted = self.wv_.vector_size // (2 if getattr(self, "output", None) == "concat" else 1)
+        check_unchanged("vector_size", self.vector_size, fitted)  # (the fitted matrices keep their width)
         if getattr(self, "grow_vocabulary", False):
             vocab, corpus, pending = self._grown(X)
         else:

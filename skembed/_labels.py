@@ -11,7 +11,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, column_or_1d
 
-__all__ = ["check_targets", "encode_labels", "sample_weights"]
+__all__ = ["check_targets", "encode_labels", "given_classes", "sample_weights"]
 
 
 def check_targets(y, n_docs):
@@ -48,14 +48,18 @@ def encode_labels(y, classes, incremental):
         if len(encoder.classes_) < 2:
             raise ValueError(f"y has only one class ({encoder.classes_[0]!r}); a classifier needs at least two")
         return encoder.classes_, encoder.transform(y)
-    classes = check_targets(classes, len(classes)) if not isinstance(classes, np.ndarray) else classes
-    classes = np.unique(classes)
+    classes = given_classes(classes)
     if len(classes) < 2:
         raise ValueError("classes must hold at least two labels")
     unknown = set(np.unique(y)) - set(classes)
     if unknown:
         raise ValueError(f"y holds labels not in classes_: {sorted(map(str, unknown))}")
     return classes, np.searchsorted(classes, y)
+
+
+def given_classes(classes):
+    """``partial_fit``'s ``classes`` as sorted distinct labels in their natural dtype."""
+    return np.unique(check_targets(classes, len(classes)) if not isinstance(classes, np.ndarray) else classes)
 
 
 def sample_weights(y, y_enc, classes, sample_weight, class_weight):

@@ -249,7 +249,10 @@ class AttentionPoolingClassifier(ClassifierMixin, TransformerMixin, BaseAttentio
 
         ``classes`` (all labels that will ever be seen) is required on the first
         call, which also builds the vocabulary from ``X``; in later batches
-        words outside it are ignored, as at predict time.
+        words outside it are ignored, as at predict time. Later calls continue the
+        fitted networks: a ``classes`` other than ``classes_``, or a changed
+        ``encoder``, ``attention``, ``n_heads``, ``hidden_dim``, ``embedding_dim`` or
+        ``ensemble_size``, is a ``ValueError`` (``fit`` starts again).
 
         Returns
         -------

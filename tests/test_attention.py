@@ -381,6 +381,27 @@ def test_partial_fit(texts):
         clf.partial_fit(["x"], ["other"])
 
 
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"encoder": "cnn"}, "encoder='cnn' differs from the fitted model's None"),
+        ({"embedding_dim": 8}, "embedding_dim=8 differs"),
+        ({"ensemble_size": 2}, "ensemble_size=2 differs"),
+        ({"attention": "scaled_dot"}, "attention='scaled_dot' differs"),
+    ],
+)
+def test_partial_fit_refuses_a_changed_network_or_classes_instead_of_ignoring_them(texts, change, message):
+    # (each of these once trained the fitted networks on, as if nothing had been asked)
+    X, y = texts
+    clf = AttentionPoolingClassifier(epochs=1, random_state=0).fit(X, y)
+    clf.partial_fit(X[:40], y[:40], classes=["spam", "ham"])  # the fitted classes, in any order
+    with pytest.raises(ValueError, match="differs from the fitted classes_"):
+        clf.partial_fit(X[:40], y[:40], classes=["ham", "spam", "eggs"])
+    with pytest.raises(ValueError, match=message):
+        clf.set_params(**change).partial_fit(X[:40], y[:40])
+    clf.fit(X[:80], y[:80])  # a fit starts again with the new parameters
+
+
 def test_pretrained_word_vectors_and_freezing(texts):
     X, y = texts
     words = sorted({w for t in X for w in t.split()})

@@ -311,6 +311,8 @@ def test_partial_fit_continues_training_and_ignores_new_words(toy_corpus):
     assert vec.wv_.index_to_key == vocab and "brandnewword" not in vec.wv_
     assert len(vec.history_) == 2 and vec.history_[1]["epoch"] == 2
     assert not np.array_equal(first, vec.wv_.vectors)
+    with pytest.raises(ValueError, match="vector_size=16 differs from the fitted model's 8"):
+        vec.set_params(vector_size=16).partial_fit(toy_corpus[:50])  # (once ignored: 8 columns trained on)
 
 
 def test_transform_shapes_and_unknown_or_empty_documents(toy_corpus):
