@@ -267,18 +267,21 @@ class AttentionPoolingClassifier(ClassifierMixin, TransformerMixin, BaseAttentio
     # ------------------------------------------------------------------ answers
     def decision_function(self, X):
         """Class scores: shape (n,) for two classes (positive = ``classes_[1]``), else (n, n_classes)."""
-        logits = self._network_outputs(X)
+        logits = self._network_outputs(X).astype(np.float64)  # (float64, as scikit-learn's classifiers give)
         return logits[:, 1] - logits[:, 0] if len(self.classes_) == 2 else logits
 
     def predict_proba(self, X):
         """Class probabilities, shape (n_documents, n_classes); rows sum to 1."""
-        logits = self._network_outputs(X).astype(np.float64)
-        logits -= logits.max(axis=1, keepdims=True) if len(logits) else 0
-        p = np.exp(logits)
-        return p / p.sum(axis=1, keepdims=True)
+        return np.exp(self.predict_log_proba(X))
 
     def predict_log_proba(self, X):
-        return np.log(self.predict_proba(X))
+        """Log class probabilities: a log-softmax of the scores, finite where the probability
+        itself underflows to 0."""
+        logits = self._network_outputs(X).astype(np.float64)
+        if not len(logits):
+            return logits
+        logits -= logits.max(axis=1, keepdims=True)
+        return logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
 
     def predict(self, X):
         """The most probable class of each document (empty documents included)."""

@@ -191,7 +191,17 @@ def test_predict_proba_rows_sum_to_one_and_decision_function(fitted):
     p = fitted.predict_proba(["free prize", "lunch", ""])
     np.testing.assert_allclose(p.sum(1), 1.0, rtol=1e-6)
     d = fitted.decision_function(["free prize", "lunch"])
-    assert d.shape == (2,) and d[0] > d[1]
+    assert d.shape == (2,) and d[0] > d[1] and d.dtype == np.float64
+
+
+def test_log_probabilities_stay_finite_where_probabilities_underflow(fitted, monkeypatch):
+    # scores 1000 apart: exp underflows to 0, and log(0) once gave -inf with a warning
+    monkeypatch.setattr(
+        type(fitted), "_network_outputs", lambda self, X: np.array([[0.0, 1000.0], [3.0, 1.0]], np.float32)
+    )
+    log_p = fitted.predict_log_proba(["a", "b"])
+    np.testing.assert_allclose(log_p, [[-1000.0, 0.0], [-0.126928, -2.126928]], rtol=1e-6)
+    np.testing.assert_allclose(fitted.predict_proba(["a", "b"]), np.exp(log_p))
 
 
 def test_empty_and_all_unknown_documents_have_a_defined_prediction(fitted):
