@@ -38,6 +38,8 @@ class Vocabulary:
         )
         if self.counts.shape != (len(self.index_to_key),) or self.doc_freq.shape != self.counts.shape:
             raise ValueError("counts and doc_freq must have one entry per key")
+        if (self.counts < 0).any() or (self.doc_freq < 0).any():  # (a negative count makes NaN keep probabilities)
+            raise ValueError("counts and doc_freq must be non-negative")
         self.n_docs = int(n_docs)
         self.n_specials = int(n_specials)
 

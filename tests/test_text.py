@@ -195,6 +195,8 @@ def test_keep_probabilities_follow_word2vec_formula():
 
 
 def test_negative_distribution_and_alias_tables():
+    with pytest.raises(ValueError, match="non-negative"):  # (its keep probability was NaN)
+        Vocabulary(["a", "b"], [16, -1])
     vocab = Vocabulary(["a", "b"], [16, 1])
     np.testing.assert_allclose(vocab.negative_distribution(0.75), np.array([8, 1]) / 9)
     counts = np.random.default_rng(0).zipf(1.3, 500) % 10_000 + 1
