@@ -312,8 +312,11 @@ class AttentionPoolingClassifier(ClassifierMixin, TransformerMixin, BaseAttentio
     def explain(self, X, top=None):
         """Per document, ``(token, weight)`` pairs (weights averaged over heads).
 
-        ``top`` keeps only the ``top`` highest-weighted tokens, sorted by weight.
+        ``top`` (an int >= 1, or None for every token in document order) keeps only the
+        ``top`` highest-weighted tokens, sorted by weight.
         """
+        if top is not None and (not isinstance(top, numbers.Integral) or isinstance(top, bool) or top < 1):
+            raise ValueError(f"top must be None or an int >= 1, got {top!r}")
         result = []
         for toks, weights in self.attention_weights(X):
             pairs = list(zip(toks, weights.mean(axis=1).tolist()))

@@ -225,6 +225,9 @@ def test_multiclass_and_transform_and_explain(texts):
     np.testing.assert_allclose(weights.sum(0), 1.0, rtol=1e-5)
     pairs = clf.explain(["free cash now"], top=2)[0]
     assert len(pairs) == 2 and pairs[0][1] >= pairs[1][1]
+    for bad in (0, -1, 2.5, True):  # (-1 once silently dropped the last token)
+        with pytest.raises(ValueError, match="top must be None or an int >= 1"):
+            clf.explain(["free cash now"], top=bad)
 
 
 @pytest.mark.parametrize("encoder", ["bigru", "cnn", "transformer"])
