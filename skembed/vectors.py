@@ -71,14 +71,17 @@ class WordVectors:
         """Whether ``key`` is an int row index (``bool`` is not)."""
         return isinstance(key, (int, np.integer)) and not isinstance(key, (bool, np.bool_))
 
-    def get_index(self, key) -> int:
-        """Row of word ``key``; as in gensim, an int in ``range(len(self))`` is a row index itself."""
+    def get_index(self, key, default=None) -> int:
+        """Row of word ``key``; as in gensim, an int in ``range(len(self))`` is a row index itself,
+        and ``default`` (when not None) answers a key that is neither."""
         idx = self.key_to_index.get(key) if isinstance(key, str) else None
         if idx is not None:
             return idx
+        if self._is_row_index(key) and 0 <= key < len(self.index_to_key):
+            return int(key)
+        if default is not None:
+            return default
         if self._is_row_index(key):
-            if 0 <= key < len(self.index_to_key):
-                return int(key)
             raise KeyError(f"row index {key} is outside the {len(self.index_to_key)} words")
         if not isinstance(key, str):
             raise TypeError(f"a word must be a str (or an int row index), got {type(key).__name__}: {key!r}")
@@ -88,6 +91,17 @@ class WordVectors:
         if isinstance(keys, str) or not hasattr(keys, "__iter__"):  # one key (a word or a row index)
             return self.vectors[self.get_index(keys)]
         return self.vectors[[self.get_index(k) for k in keys]]
+
+    def has_index_for(self, key) -> bool:
+        """Whether ``key`` has a row of its own (a vocabulary word or a row index); for subword
+        vectors, False for the strings answered by their n-grams, as in gensim."""
+        return self.get_index(key, -1) >= 0
+
+    def get_vecattr(self, key, attr):
+        """gensim's per-key attribute lookup; the one skembed keeps is ``"count"``."""
+        if attr != "count" or self.counts is None:
+            raise KeyError(f"no attribute {attr!r} (these vectors keep {'none' if self.counts is None else 'count'})")
+        return int(self.counts[self.get_index(key)])
 
     def get_vector(self, key, norm=False):
         idx = self.get_index(key)
@@ -238,6 +252,20 @@ class WordVectors:
     def similar_by_vector(self, vector, topn=10, restrict_vocab=None):
         return self.most_similar(positive=[np.asarray(vector)], topn=topn, restrict_vocab=restrict_vocab)
 
+    def similar_by_key(self, key, topn=10, restrict_vocab=None):
+        """``most_similar([key], topn=topn, restrict_vocab=restrict_vocab)``, as in gensim."""
+        return self.most_similar(positive=[key], topn=topn, restrict_vocab=restrict_vocab)
+
+    similar_by_word = similar_by_key  # (gensim 4's older name for it)
+
+    def relative_cosine_similarity(self, wa, wb, topn=10) -> float:
+        """``similarity(wa, wb)`` over the sum of ``wa``'s ``topn`` nearest similarities
+        (Leeuwenberg et al., 2016; above about 0.10 at topn=10 they read as synonyms)."""
+        sims = self.similar_by_key(wa, topn)
+        if not sims:
+            raise ValueError("relative_cosine_similarity needs at least one similar word (topn >= 1)")
+        return self.similarity(wa, wb) / sum(sim for _, sim in sims)
+
     def similarity(self, w1, w2) -> float:
         """Cosine similarity of two words."""
         return float(self._unit_vector(w1)[0] @ self._unit_vector(w2)[0])
@@ -299,6 +327,11 @@ class WordVectors:
         if self.counts is not None:
             self.counts = np.concatenate([self.counts, np.zeros(len(new), np.int64)])
         self._normed = None
+
+    def add_vector(self, key, vector) -> int:
+        """``add_vectors`` of one word; returns its row (an existing word keeps its vector)."""
+        self.add_vectors([key], np.asarray(vector, dtype=np.float32).reshape(1, -1))
+        return self.key_to_index[key]
 
     def doesnt_match(self, words):
         """The word furthest from the mean of the others (unknown words are ignored)."""

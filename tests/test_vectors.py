@@ -158,6 +158,30 @@ def test_int_keys_are_row_indices_as_in_gensim(paired_vectors):
             wv[bad]
 
 
+def test_more_of_gensims_lookups_answer_as_gensim_does(paired_vectors):
+    wv, kv, _ = paired_vectors
+    _same_ranking(wv.similar_by_key("w3", topn=5), kv.similar_by_key("w3", topn=5))
+    _same_ranking(
+        wv.similar_by_word("w3", topn=5, restrict_vocab=30), kv.similar_by_word("w3", topn=5, restrict_vocab=30)
+    )
+    for a, b in [("w1", "w2"), ("w5", "w40")]:
+        assert wv.relative_cosine_similarity(a, b) == pytest.approx(kv.relative_cosine_similarity(a, b), rel=1e-5)
+    for key in ["w4", "missing", 3, 60, -1]:
+        assert wv.has_index_for(key) == kv.has_index_for(key)
+        assert wv.get_index(key, default=-7) == kv.get_index(key, default=-7)
+    with pytest.raises(ValueError, match="at least one similar word"):
+        wv.relative_cosine_similarity("w1", "w2", topn=0)
+
+
+def test_add_vector_and_count_attribute():
+    wv = WordVectors(["a", "b"], np.eye(2, dtype=np.float32), counts=[3, 1])
+    assert wv.add_vector("c", [0.5, 0.5]) == 2 and wv.get_vecattr("c", "count") == 0
+    assert wv.add_vector("a", [9.0, 9.0]) == 0 and wv["a"].tolist() == [1.0, 0.0]  # existing: kept, as add_vectors
+    assert wv.get_vecattr("a", "count") == 3
+    with pytest.raises(KeyError, match="no attribute 'colour'"):
+        wv.get_vecattr("a", "colour")
+
+
 def test_distances_ranks_and_means_equal_gensims(paired_vectors):
     wv, kv, vec = paired_vectors
     np.testing.assert_allclose(wv.distances("w1"), kv.distances("w1"), atol=1e-6)
