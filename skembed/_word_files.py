@@ -89,7 +89,10 @@ def load_word2vec(path, binary=False, no_header=False, limit=None):
     if limit is not None:
         wanted = min(wanted, limit)
     if len(lines) < wanted:
-        raise ValueError(f"{path!r}: the header says {n} words but the file holds {len(lines)} rows (truncated?)")
+        raise ValueError(
+            f"{path!r}: the header says {n} words but the file holds {len(lines)} rows "
+            "(truncated, or a binary file: binary=True)"
+        )
     words, values = [], []
     for i, line in enumerate(lines[:wanted]):
         word, _, rest = line.rstrip().partition(" ")  # (a word may hold other whitespace, as in gensim)

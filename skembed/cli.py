@@ -5,7 +5,8 @@
     skembed similar vectors.txt WORD [--topn 10]
     skembed demo
 
-CORPUS is a text file with one document per line (read once, as a stream).
+CORPUS is a text file with one document per line (read once, as a stream). evaluate and
+similar read fastText ``.bin`` models (told by their magic number) as well as word2vec files.
 Errors are one line on stderr and exit code 2.
 """
 
@@ -26,6 +27,10 @@ def _load_vectors(path, binary=False, glove=False):
     from .vectors import WordVectors
 
     try:
+        if _is_fasttext_bin(path):  # (what `skembed train fasttext ... --out x.bin` writes)
+            from .subword_vectors import SubwordVectors
+
+            return SubwordVectors.load_facebook_format(path)
         if glove:
             return WordVectors.load_glove_format(path)
         return WordVectors.load_word2vec_format(path, binary=binary)
@@ -33,6 +38,17 @@ def _load_vectors(path, binary=False, glove=False):
         raise CliError(f"no such file: {path}") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise CliError(f"cannot read {path}: {exc}") from None
+
+
+def _is_fasttext_bin(path):
+    """Whether ``path`` starts with fastText's ``.bin`` magic number."""
+    from ._fasttext_format import MAGIC
+
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(4) == MAGIC.to_bytes(4, "little")
+    except OSError:
+        return False  # (the loader below reports it)
 
 
 def _lines(path):

@@ -243,3 +243,7 @@ def test_cli_version_and_a_fasttext_bin(corpus_file, tmp_path, capsys):
         == 0
     )
     assert SubwordVectors.load_facebook_format(out)["catz"].shape == (8,)
+    capsys.readouterr()
+    # the file it wrote is one the other commands read (they once took it for word2vec text)
+    assert main(["similar", str(out), "cat", "--topn", "2"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 2
