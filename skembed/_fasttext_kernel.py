@@ -65,6 +65,8 @@ class SubwordKernel(Word2VecKernel):
         Existing weights (``partial_fit``); ``w_in`` has ``n_words + n_ngram_rows`` rows.
     """
 
+    _name = "fastText"
+
     def __init__(
         self,
         config,

@@ -158,6 +158,8 @@ class Word2VecKernel:
         Existing weights to continue from (``partial_fit``).
     """
 
+    _name = "word2vec"  # (what a divergence error calls the training)
+
     def __init__(self, config, keep_prob, neg_alias, device, generator, w_in=None, w_out=None, seed=0):
         self.cfg = config
         self.device = device
@@ -311,7 +313,7 @@ class Word2VecKernel:
             else f"vector entries reached {peak:.3g}"
         )
         raise FloatingPointError(
-            f"word2vec training diverged ({what}); lower alpha (now {self.cfg.alpha}), or batch_size "
+            f"{self._name} training diverged ({what}); lower alpha (now {self.cfg.alpha}), or batch_size "
             f"(now {batch}) if a few words fill much of every batch (sample=0, long runs of one word)"
         )
 
