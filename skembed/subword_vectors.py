@@ -233,7 +233,7 @@ class SubwordVectors(WordVectors):
         )
 
     def _has_vector(self, key) -> bool:
-        return isinstance(key, str)
+        return isinstance(key, str) or super()._has_vector(key)  # (any string; a row index in range)
 
     def add_vectors(self, keys, weights, replace=False):
         raise TypeError(

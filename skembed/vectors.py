@@ -74,7 +74,10 @@ class WordVectors:
     def get_index(self, key, default=None) -> int:
         """Row of word ``key``; as in gensim, an int in ``range(len(self))`` is a row index itself,
         and ``default`` (when not None) answers a key that is neither."""
-        idx = self.key_to_index.get(key) if isinstance(key, str) else None
+        try:
+            idx = self.key_to_index.get(key)  # (any hashable key, as in gensim)
+        except TypeError:
+            idx = None
         if idx is not None:
             return idx
         if self._is_row_index(key) and 0 <= key < len(self.index_to_key):
@@ -138,7 +141,11 @@ class WordVectors:
 
     def _has_vector(self, key) -> bool:
         """Whether ``key`` has a vector (every string does for subword vectors)."""
-        return key in self.key_to_index
+        return self.get_index(key, -1) >= 0
+
+    def _is_key(self, item) -> bool:
+        """Whether a query item is a word or a row index rather than a raw vector."""
+        return isinstance(item, str) or self._is_row_index(item)
 
     def get_mean_vector(self, keys, weights=None, pre_normalize=True, post_normalize=False, ignore_missing=True):
         """The weighted mean of words' vectors (unit-length first when ``pre_normalize``) and
@@ -146,7 +153,8 @@ class WordVectors:
 
         Words without a vector are skipped (``ignore_missing``) or raise KeyError.
         """
-        keys = [keys] if isinstance(keys, (str, np.ndarray)) and np.ndim(keys) < 2 else list(keys)
+        single = self._is_key(keys) or (isinstance(keys, np.ndarray) and np.ndim(keys) < 2)
+        keys = [keys] if single else list(keys)
         if not keys:
             raise ValueError("cannot compute a mean of no words")
         weights = np.ones(len(keys)) if weights is None else np.asarray(weights, dtype=np.float64)
@@ -154,7 +162,7 @@ class WordVectors:
             raise ValueError(f"{len(keys)} keys but weights of shape {weights.shape}")
         mean, total = np.zeros(self.vector_size, np.float64), 0.0
         for key, weight in zip(keys, weights):
-            if isinstance(key, str):
+            if self._is_key(key):
                 if not self._has_vector(key):
                     if ignore_missing:
                         continue
@@ -172,15 +180,16 @@ class WordVectors:
             mean /= max(np.linalg.norm(mean), 1e-12)
         return mean.astype(np.float32)
 
-    @staticmethod
-    def _as_list(items):
+    def _as_list(self, items):
         if items is None:
             return []
-        return [items] if isinstance(items, (str, np.ndarray)) and np.ndim(items) < 2 else list(items)
+        if self._is_key(items):  # one word or row index
+            return [items]
+        return [items] if isinstance(items, np.ndarray) and np.ndim(items) < 2 else list(items)
 
     def _query_rows(self, positive, negative):
         """Rows of the query words (left out of results), for words that have one."""
-        return {self.key_to_index[k] for k in positive + negative if isinstance(k, str) and k in self.key_to_index}
+        return {i for i in (self.get_index(k, -1) for k in positive + negative if self._is_key(k)) if i >= 0}
 
     def _top(self, sims, exclude, topn, offset=0):
         """The ``topn`` best of ``sims`` (scores of rows ``offset ..``) without rows ``exclude``."""
@@ -239,7 +248,7 @@ class WordVectors:
         normed = self.get_normed_vectors()[:restrict_vocab]
 
         def shifted(term):
-            vec = self._unit_vector(term)[0] if isinstance(term, str) else np.asarray(term, np.float32)
+            vec = self._unit_vector(term)[0] if self._is_key(term) else np.asarray(term, np.float32)
             return (1 + normed @ vec) / 2
 
         sims = np.prod([shifted(t) for t in positive], axis=0) / (

@@ -151,6 +151,12 @@ def test_int_keys_are_row_indices_as_in_gensim(paired_vectors):
     np.testing.assert_array_equal(wv[[np.int64(5), "w1"]], kv[[np.int64(5), "w1"]])
     assert wv.get_index(7) == kv.get_index(7) == 7
     assert wv.similarity(2, "w9") == pytest.approx(kv.similarity(2, "w9"), abs=1e-6)
+    # row indices in queries too, excluded from the results as the words they stand for
+    _same_ranking(wv.most_similar(3, topn=4), kv.most_similar(3, topn=4))
+    _same_ranking(wv.most_similar([3, "w5"], [7], topn=4), kv.most_similar([3, "w5"], [7], topn=4))
+    assert wv.n_similarity([1, 2], ["w3"]) == pytest.approx(kv.n_similarity([1, 2], ["w3"]), abs=1e-6)
+    keyed_by_int = WordVectors([10, 11, 12], np.eye(3, dtype=np.float32))  # keys come before row indices
+    np.testing.assert_array_equal(keyed_by_int[11], [0, 1, 0])
     with pytest.raises(KeyError, match="outside the 60 words"):
         wv[60]
     for bad in (2.5, None, True):  # not a word, not a row: a TypeError that says so
