@@ -7,6 +7,7 @@ through :func:`iter_token_lists`, so the error messages are the same everywhere.
 
 from __future__ import annotations
 
+import numbers
 import re
 from collections.abc import Iterable, Iterator, Sequence
 
@@ -53,6 +54,10 @@ class Tokenizer:
         self.token_pattern = token_pattern
         self.tokenizer = tokenizer
         self.max_document_chars = max_document_chars
+        limit = max_document_chars
+        if limit is not None and (not isinstance(limit, numbers.Integral) or isinstance(limit, bool) or limit < 1):
+            # (-1 once cut the last character off every document)
+            raise ValueError(f"max_document_chars must be None or an int >= 1, got {max_document_chars!r}")
         if tokenizer is not None and not callable(tokenizer):
             raise TypeError(f"tokenizer must be callable or None, got {type(tokenizer).__name__}")
         if tokenizer is None:

@@ -106,6 +106,9 @@ def test_invalid_pattern_and_tokenizer():
         Tokenizer(token_pattern=r"(a)(b)")
     with pytest.raises(TypeError, match="callable"):
         Tokenizer(tokenizer="split")
+    for bad in (-1, 0, "5", 2.5):
+        with pytest.raises(ValueError, match="max_document_chars must be None or an int >= 1"):
+            Tokenizer(max_document_chars=bad)
     # a pattern that matches "" once made '' a vocabulary word (every gap between tokens)
     for pattern in (r"\w*", r"[a-z]*|\d+"):
         with pytest.raises(ValueError, match="matches the empty string"):
