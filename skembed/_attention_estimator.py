@@ -41,6 +41,7 @@ from ._corpus import encode_corpus, encode_with_unseen, scan_corpus
 from ._labels import check_targets, encode_labels, given_classes, sample_weights
 from ._nn import members
 from ._text import NgramTokenizer, check_documents, iter_token_lists
+from ._word_files import nonfinite_row
 from .vectors import WordVectors
 
 __all__ = ["BaseAttentionModel", "PAD"]
@@ -374,11 +375,10 @@ def _history_rows(stats, first, member):
 def _finite_vectors(wv):
     """``wv``, or a ``ValueError`` naming a word whose starting vector holds NaN or infinity
     (training from it would only report a diverged loss)."""
-    bad = ~np.isfinite(wv.vectors).all(axis=1)
-    if bad.any():
-        word = wv.index_to_key[int(np.argmax(bad))]
-        raise ValueError(f"embeddings: the vector of {word!r} holds NaN or infinity ({int(bad.sum())} such words)")
+    bad = nonfinite_row(wv.vectors)
+    if bad is not None:
+        raise ValueError(f"embeddings: the vector of {wv.index_to_key[bad]!r} holds NaN or infinity")
     ngrams = getattr(wv, "vectors_ngrams", None)
-    if ngrams is not None and not np.isfinite(ngrams).all():
+    if ngrams is not None and nonfinite_row(ngrams) is not None:
         raise ValueError("embeddings: the n-gram vectors hold NaN or infinity")
     return wv

@@ -26,6 +26,7 @@ import struct
 import numpy as np
 
 from ._io import atomic_write
+from ._word_files import nonfinite_row
 
 __all__ = ["read_facebook_bin", "write_facebook_bin"]
 
@@ -92,9 +93,9 @@ class _Cursor:
         if self.pos + size > len(self.buf):
             self.fail(f"its {what} matrix claims {size:,} bytes but the file is shorter")
         out = np.frombuffer(self.buf, dtype="<f4", count=m * n, offset=self.pos).reshape(m, n).astype(np.float32)
-        bad = ~np.isfinite(out).all(axis=1)
-        if bad.any():
-            self.fail(f"row {int(np.argmax(bad))} of its {what} matrix holds NaN or infinity")
+        bad = nonfinite_row(out)
+        if bad is not None:
+            self.fail(f"row {bad} of its {what} matrix holds NaN or infinity")
         self.pos += size
         return out
 

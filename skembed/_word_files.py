@@ -10,7 +10,7 @@ import numpy as np
 
 from ._io import atomic_write, is_gzip_path
 
-__all__ = ["open_text", "read_word_pairs", "save_word2vec", "load_word2vec", "save_projector_tsv"]
+__all__ = ["open_text", "read_word_pairs", "save_word2vec", "load_word2vec", "nonfinite_row", "save_projector_tsv"]
 
 
 def open_text(path, mode="r"):
@@ -128,11 +128,17 @@ def _header(line, path, hint=""):
     return n, dim
 
 
+def nonfinite_row(matrix):
+    """The first row of ``matrix`` holding NaN or infinity, or None: vectors from a file or a
+    caller are untrusted, and one such row would turn every result it touches into NaN."""
+    bad = ~np.isfinite(matrix).all(axis=1)
+    return int(np.argmax(bad)) if bad.any() else None
+
+
 def _finite(vectors, words, path):
     """``vectors``, or a ``ValueError`` naming the first word whose vector holds NaN or infinity."""
-    bad = ~np.isfinite(vectors).all(axis=1)
-    if bad.any():
-        i = int(np.argmax(bad))
+    i = nonfinite_row(vectors)
+    if i is not None:
         raise ValueError(f"{path!r}: the vector of {words[i][:40]!r} (row {i}) holds NaN or infinity")
     return vectors
 
