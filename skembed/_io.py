@@ -15,12 +15,25 @@ import gzip
 import os
 import tempfile
 
-__all__ = ["atomic_write", "is_gzip_path"]
+__all__ = ["atomic_write", "check_writable", "is_gzip_path"]
 
 
 def is_gzip_path(path) -> bool:
     """Whether ``path`` names a gzip file (``.gz``), which writers compress and readers inflate."""
     return os.fspath(path).endswith(".gz")
+
+
+def check_writable(path):
+    """``path``'s folder, once it exists and is writable and ``path`` is not a folder itself;
+    otherwise the ``OSError`` that says which, naming ``path``."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(errno.ENOENT, f"cannot write {path!r}: no such folder", folder)
+    if os.path.isdir(path):
+        raise IsADirectoryError(errno.EISDIR, f"cannot write {path!r}: it is a folder", path)
+    if not os.access(folder, os.W_OK):
+        raise PermissionError(errno.EACCES, f"cannot write {path!r}: the folder is not writable", folder)
+    return folder
 
 
 def _umask():
@@ -38,11 +51,7 @@ def atomic_write(path, compress=None):
     """
     path = os.fspath(path)
     compress = is_gzip_path(path) if compress is None else compress
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):  # (else mkstemp's error names its temporary file, not ``path``)
-        raise FileNotFoundError(errno.ENOENT, f"cannot write {path!r}: no such folder", folder)
-    if os.path.isdir(path):
-        raise IsADirectoryError(errno.EISDIR, f"cannot write {path!r}: it is a folder", path)
+    folder = check_writable(path)  # (else mkstemp's error names its temporary file, not ``path``)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
     try:
         # mkstemp makes the file private (0600); give it the mode the target has, or the

@@ -13,10 +13,8 @@ Errors are one line on stderr and exit code 2.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
-from pathlib import Path
 
 
 class CliError(Exception):
@@ -61,13 +59,12 @@ def _lines(path):
 
 
 def _check_writable(path):
-    folder = Path(path).absolute().parent
-    if not folder.is_dir():
-        raise CliError(f"cannot write {path}: no such folder {folder}")
-    if not os.access(folder, os.W_OK):
-        raise CliError(f"cannot write {path}: the folder {folder} is not writable")
-    if Path(path).is_dir():
-        raise CliError(f"cannot write {path}: it is a folder")
+    from ._io import check_writable
+
+    try:
+        check_writable(path)
+    except OSError as exc:
+        raise CliError(f"{exc.strerror}: {exc.filename}") from None
 
 
 def cmd_train(args):
