@@ -390,47 +390,32 @@ def _binary(n, dim, rows):
 
 
 @pytest.mark.parametrize(
-    "text, message",
+    "loader, text, message",
     [
-        ("5 3\ncat 0.1 0.2 0.3\ndog 0.4 0.5 0.6\n", "says 5 words but the file holds 2 rows"),
-        ("99999999999 3\ncat 0.1 0.2 0.3\n", "says 99999999999 words"),
-        ("2 3\ncat 0.1 0.2 0.3\ndog 0.4 0.5\n", r"row 1 \('dog'\) has 2 values, not 3"),
-        ("2 3\ncat 0.1 0.2 0.3\ndog\n", r"row 1 \('dog'\) has 0 values"),
-        ("2 3\ncat 0.1 nan 0.3\ndog 0.4 0.5 0.6\n", r"'cat' \(row 0\) holds NaN or infinity"),
-        ("2 3\ncat 0.1 0.2 0.3\ndog 0.4 inf 0.6\n", r"'dog' \(row 1\) holds NaN"),
-        ("2 3\ncat 0.1 zz 0.3\ndog 0.4 0.5 0.6\n", "not a number"),
-        ("2 0\ncat\ndog\n", "vector size is 0"),
-        ("two three\ncat 0.1 0.2 0.3\n", "first line should be"),
+        ("word2vec", "5 3\ncat 0.1 0.2 0.3\ndog 0.4 0.5 0.6\n", "says 5 words but the file holds 2 rows"),
+        ("word2vec", "99999999999 3\ncat 0.1 0.2 0.3\n", "says 99999999999 words"),
+        ("word2vec", "2 3\ncat 0.1 0.2 0.3\ndog 0.4 0.5\n", r"row 1 \('dog'\) has 2 values, not 3"),
+        ("word2vec", "2 3\ncat 0.1 0.2 0.3\ndog\n", r"row 1 \('dog'\) has 0 values"),
+        ("word2vec", "2 3\ncat 0.1 nan 0.3\ndog 0.4 0.5 0.6\n", r"'cat' \(row 0\) holds NaN or infinity"),
+        ("word2vec", "2 3\ncat 0.1 0.2 0.3\ndog 0.4 inf 0.6\n", r"'dog' \(row 1\) holds NaN"),
+        ("word2vec", "2 3\ncat 0.1 zz 0.3\ndog 0.4 0.5 0.6\n", "not a number"),
+        ("word2vec", "2 0\ncat\ndog\n", "vector size is 0"),
+        ("word2vec", "two three\ncat 0.1 0.2 0.3\n", "first line should be"),
+        ("glove", "cat 0.1 0.2 0.3\ndog 0.4 0.5 0.6 0.7\n", r"row 1 \('dog'\) has 4 values, not 3"),
+        # 3 + 5 values: a total that divides into two rows of 4, which once loaded scrambled
+        ("glove", "cat 0.1 0.2 0.3\ndog 0.4 0.5 0.6 0.7 0.8\n", r"row 1 \('dog'\) has 5 values, not 3"),
+        ("glove", "2 3\ncat 0.1 0.2 0.3\ndog 0.4 0.5 0.6\n", "is a word2vec header; use load_word2vec_format"),
     ],
 )
-def test_a_damaged_word2vec_text_file_is_a_clear_error(tmp_path, text, message):
-    """A truncated or damaged file once loaded as a shorter vocabulary, or with NaN vectors."""
+def test_a_damaged_word2vec_or_glove_text_file_is_a_clear_error(tmp_path, loader, text, message):
+    """A truncated or damaged file once loaded as a shorter vocabulary, scrambled, or with NaN vectors."""
+    load = WordVectors.load_word2vec_format if loader == "word2vec" else WordVectors.load_glove_format
     path = tmp_path / "v.txt"
     path.write_text(text)
     with pytest.raises(ValueError, match=message):
-        WordVectors.load_word2vec_format(path)
-    assert WordVectors.load_word2vec_format(_ok(tmp_path)).vector_size == 3  # the intact file loads
-
-
-def _ok(tmp_path):
-    path = tmp_path / "ok.txt"
-    path.write_text(W2V_TEXT)
-    return path
-
-
-@pytest.mark.parametrize(
-    "text, message",
-    [
-        ("cat 0.1 0.2 0.3\ndog 0.4 0.5 0.6 0.7\n", r"row 1 \('dog'\) has 4 values, not 3"),
-        ("cat 0.1 0.2 0.3\ndog 0.4 0.5 0.6\nemu 0.7 0.8\n", "row 2"),  # (totals that divide evenly)
-        ("2 3\ncat 0.1 0.2 0.3\ndog 0.4 0.5 0.6\n", "is a word2vec header; use load_word2vec_format"),
-    ],
-)
-def test_a_glove_file_with_uneven_rows_is_a_clear_error(tmp_path, text, message):
-    path = tmp_path / "g.txt"
-    path.write_text(text)
-    with pytest.raises(ValueError, match=message):
-        WordVectors.load_glove_format(path)
+        load(path)
+    path.write_text(W2V_TEXT if loader == "word2vec" else W2V_TEXT.split("\n", 1)[1])
+    assert load(path).vector_size == 3  # the intact file loads
 
 
 def test_glove_words_keep_inner_whitespace_and_one_value_rows_load(tmp_path):
