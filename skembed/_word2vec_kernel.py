@@ -158,7 +158,7 @@ class Word2VecKernel:
         Existing weights to continue from (``partial_fit``).
     """
 
-    _name = "word2vec"  # (what a divergence error calls the training)
+    _name = "word2vec"  # (what the progress bar and a divergence error call the training)
 
     def __init__(self, config, keep_prob, neg_alias, device, generator, w_in=None, w_out=None, seed=0):
         self.cfg = config

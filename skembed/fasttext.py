@@ -91,7 +91,6 @@ tokenizer, n_jobs, device, random_state, verbose
     # order, not the batch) and did not help on enwiki_small; README's fastText section has the
     # figures. Skip-gram keeps the shuffle (in file order it diverged on enwiki_small).
     _shuffled = {"skipgram": True, "cbow": False}
-    _progress_name = "fastText"
     # An n-gram row's summed weight per batch, in word occurrences: skip-gram's is a stability
     # margin (64 blew up on some seeds); CBOW's is higher because in file order neighbouring
     # documents share n-grams and 32 held its similarity down (docs/architecture.md).

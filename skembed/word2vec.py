@@ -135,7 +135,6 @@ class Word2VecVectorizer(BaseEmbeddingVectorizer):
     }
 
     _default_batch = _DEFAULT_BATCH
-    _progress_name = "word2vec"  # (the progress bar's label)
     # whether each epoch visits the documents' pieces in a new random order (else file order)
     _shuffled = {"skipgram": True, "cbow": True}
     # most summed occurrences of an n-gram row per batch (0: none; word2vec has no n-gram rows)
@@ -255,7 +254,7 @@ class Word2VecVectorizer(BaseEmbeddingVectorizer):
         """Train on an encoded corpus; returns (input matrix, output matrix, history) as numpy."""
         with torch_context(self.n_jobs, self.device, self.random_state) as (device, seed):
             kernel = self._make_kernel(vocab, device, make_generator(device, seed), w_in, w_out, **layout)
-            with progress_bar(self.verbose, corpus.n_tokens * epochs, f"{self._progress_name} {self.algorithm}") as bar:
+            with progress_bar(self.verbose, corpus.n_tokens * epochs, f"{kernel._name} {self.algorithm}") as bar:
                 stats = kernel.train(corpus, epochs, on_batch=bar.update)
             history = [
                 {
