@@ -8,9 +8,10 @@
 Each corpus is ``wordnet_glosses.txt`` (short documents, a real vocabulary)
 cycled to 1M, 5M and 20M tokens, each cycle in a new random line order, written
 to a text file (one document per line). Every fit runs in a fresh process that
-imports both libraries first and then records the largest anonymous resident
-memory (heap and arrays) seen during the fit above the one before it
-(``_common.PeakRSS(anonymous=True)``): "MB". "skembed RSS MB" is the whole
+imports both libraries first; this process samples it from outside every 2 ms
+(``_common.peak_of_child``: a sampler inside would perturb the heap it measures)
+and records the largest anonymous resident memory (heap and arrays) seen during
+the fit above the one before it: "MB". "skembed RSS MB" is the whole
 resident set's growth, which adds the code pages of libtorch's kernels that the
 fit maps in (shared and reclaimable, the same for any corpus size).
 
@@ -50,13 +51,12 @@ import argparse
 import json
 import os
 import random
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import DATA, PeakRSS, machine, markdown_table  # noqa: E402
+from _common import DATA, DONE, READY, machine, markdown_table, peak_of_child, wait_to_be_measured  # noqa: E402
 
 SETTINGS = dict(vector_size=100, window=5, negative=5, min_count=5, epochs=1)
 SUBWORDS = dict(min_n=3, max_n=6, bucket=2_000_000)
@@ -96,40 +96,35 @@ def one(model: str, library: str, path: str, threads: int, shuffle_block: float 
         kernel._SHUFFLE_BLOCK = int(shuffle_block)
 
     settings = dict(SETTINGS)
-    with PeakRSS() as rss, PeakRSS(anonymous=True) as heap:
-        t0 = time.perf_counter()
-        if library == "gensim":
-            from gensim.models import FastText, Word2Vec
-            from gensim.models.word2vec import LineSentence
+    wait_to_be_measured(READY)  # the parent samples this process's memory from here
+    t0 = time.perf_counter()
+    if library == "gensim":
+        from gensim.models import FastText, Word2Vec
+        from gensim.models.word2vec import LineSentence
 
-            cls = FastText if model == "fasttext" else Word2Vec  # (word2vec_spilled: the same peer)
-            extra = SUBWORDS if model == "fasttext" else {}
-            m = cls(sg=1, workers=threads, seed=1, **settings, **extra)
-            m.build_vocab(LineSentence(path))
-            t1 = time.perf_counter()
-            m.train(LineSentence(path), total_examples=m.corpus_count, epochs=m.epochs)
-            train_s = time.perf_counter() - t1
-            fitted = None
+        cls = FastText if model == "fasttext" else Word2Vec  # (word2vec_spilled: the same peer)
+        extra = SUBWORDS if model == "fasttext" else {}
+        m = cls(sg=1, workers=threads, seed=1, **settings, **extra)
+        m.build_vocab(LineSentence(path))
+        t1 = time.perf_counter()
+        m.train(LineSentence(path), total_examples=m.corpus_count, epochs=m.epochs)
+        train_s = time.perf_counter() - t1
+        fitted = None
+    else:
+        if model == "glove":
+            vec = skembed.GloVeVectorizer(vector_size=100, min_count=5, epochs=5, n_jobs=threads, random_state=1)
+        elif model == "fasttext":
+            vec = skembed.FastTextVectorizer(n_jobs=threads, random_state=1, **settings, **SUBWORDS)
         else:
-            if model == "glove":
-                vec = skembed.GloVeVectorizer(vector_size=100, min_count=5, epochs=5, n_jobs=threads, random_state=1)
-            elif model == "fasttext":
-                vec = skembed.FastTextVectorizer(n_jobs=threads, random_state=1, **settings, **SUBWORDS)
-            else:
-                spill = dict(corpus_max_bytes=0) if model == "word2vec_spilled" else {}
-                vec = skembed.Word2VecVectorizer(n_jobs=threads, random_state=1, **settings, **spill)
-            with open(path, encoding="utf-8") as fh:
-                vec.fit(fh)
-            train_s = sum(h["seconds"] for h in vec.history_)
-            fitted = vec
-        total_s = time.perf_counter() - t0
-    out = {
-        "added_mb": heap.added_mb,
-        "anon_peak_mb": heap.peak_mb,
-        "added_rss_mb": rss.added_mb,
-        "train_s": train_s,
-        "total_s": total_s,
-    }
+            spill = dict(corpus_max_bytes=0) if model == "word2vec_spilled" else {}
+            vec = skembed.Word2VecVectorizer(n_jobs=threads, random_state=1, **settings, **spill)
+        with open(path, encoding="utf-8") as fh:
+            vec.fit(fh)
+        train_s = sum(h["seconds"] for h in vec.history_)
+        fitted = vec
+    total_s = time.perf_counter() - t0
+    wait_to_be_measured(DONE)  # ... to here
+    out = {"train_s": train_s, "total_s": total_s}
     if fitted is not None and model != "glove":
         with open(path, encoding="utf-8") as fh:
             docs = [line for _, line in zip(range(100_000), fh)]
@@ -150,10 +145,8 @@ def run(model, library, path, threads, shuffle_block=None, cgroup=None):
         def join():
             (cgroup / "cgroup.procs").write_text(str(os.getpid()))
 
-    res = subprocess.run(cmd, capture_output=True, text=True, check=False, preexec_fn=join)
-    if res.returncode:
-        raise RuntimeError(f"{model} {library} failed (rc {res.returncode}):\n{res.stderr[-3000:]}")
-    return json.loads(res.stdout.strip().splitlines()[-1])
+    memory, last = peak_of_child(cmd, preexec_fn=join)
+    return {**json.loads(last), **memory}
 
 
 def memory_cgroup(limit_bytes):
@@ -181,7 +174,7 @@ def beyond_cache(path, n_tokens, threads, cache_mb, shuffle_block):
     """The spilled fit unconstrained, then in a cgroup that leaves ``cache_mb`` for the page
     cache: a table row, or None where no cgroup can be made."""
     free = run("word2vec_spilled", "skembed", path, threads, shuffle_block)
-    group = memory_cgroup((free["anon_peak_mb"] + cache_mb) * 2**20)
+    group = memory_cgroup((free["peak_mb"] + cache_mb) * 2**20)
     if group is None:
         print("--cache-mb: no memory cgroup can be made here (needs Linux, root and a memory controller)")
         return None
