@@ -38,6 +38,13 @@ per token) cannot all stay cached; words/s against the unconstrained spilled fit
 is the growth of skembed's added memory per extra token between the smallest
 and the largest size, which leaves out what does not grow with the corpus (the
 model's matrices). words/s is tokens x epochs / training seconds.
+
+The vocabulary grows with these corpora (18k words at 1M tokens, 100k at 20M:
+rare glosses' words reach ``min_count`` once cycled), and with it the work per
+token and the matrices a step reads at random. ``--scale-min-count`` sets
+``min_count`` to 5 per million tokens for both libraries, the same relative
+frequency at every size, so the vocabulary stays about the same and words/s
+compares the fit's own cost at each size.
 ``--rows-per-batch`` adds, per size, fastText skip-gram's work per batch (one epoch, seed 1,
 in this process): the distinct words a batch of centres composes and the n-gram and word rows
 it reads and writes, counted in the kernel; this is what grows with the vocabulary.
@@ -84,7 +91,7 @@ def build_corpus(workdir: Path, millions: float) -> tuple[Path, int]:
         return path, sum(len(line.split()) for line in fh)
 
 
-def one(model: str, library: str, path: str, threads: int, shuffle_block: float | None = None) -> dict:
+def one(model: str, library: str, path: str, threads: int, shuffle_block=None, min_count=None) -> dict:
     """One fit in this process; the figures as a dict."""
     import gensim  # noqa: F401  (both libraries imported before the baseline)
 
@@ -95,7 +102,7 @@ def one(model: str, library: str, path: str, threads: int, shuffle_block: float 
 
         kernel._SHUFFLE_BLOCK = int(shuffle_block)
 
-    settings = dict(SETTINGS)
+    settings = dict(SETTINGS, **({"min_count": min_count} if min_count else {}))
     wait_to_be_measured(READY)  # the parent samples this process's memory from here
     t0 = time.perf_counter()
     if library == "gensim":
@@ -109,10 +116,12 @@ def one(model: str, library: str, path: str, threads: int, shuffle_block: float 
         t1 = time.perf_counter()
         m.train(LineSentence(path), total_examples=m.corpus_count, epochs=m.epochs)
         train_s = time.perf_counter() - t1
-        fitted = None
+        fitted, vocabulary = None, len(m.wv)
     else:
         if model == "glove":
-            vec = skembed.GloVeVectorizer(vector_size=100, min_count=5, epochs=5, n_jobs=threads, random_state=1)
+            vec = skembed.GloVeVectorizer(
+                vector_size=100, min_count=settings["min_count"], epochs=5, n_jobs=threads, random_state=1
+            )
         elif model == "fasttext":
             vec = skembed.FastTextVectorizer(n_jobs=threads, random_state=1, **settings, **SUBWORDS)
         else:
@@ -121,10 +130,10 @@ def one(model: str, library: str, path: str, threads: int, shuffle_block: float 
         with open(path, encoding="utf-8") as fh:
             vec.fit(fh)
         train_s = sum(h["seconds"] for h in vec.history_)
-        fitted = vec
+        fitted, vocabulary = vec, len(vec.wv_)
     total_s = time.perf_counter() - t0
     wait_to_be_measured(DONE)  # ... to here
-    out = {"train_s": train_s, "total_s": total_s}
+    out = {"train_s": train_s, "total_s": total_s, "vocabulary": vocabulary}
     if fitted is not None and model != "glove":
         with open(path, encoding="utf-8") as fh:
             docs = [line for _, line in zip(range(100_000), fh)]
@@ -134,11 +143,13 @@ def one(model: str, library: str, path: str, threads: int, shuffle_block: float 
     return out
 
 
-def run(model, library, path, threads, shuffle_block=None, cgroup=None):
+def run(model, library, path, threads, shuffle_block=None, cgroup=None, min_count=None):
     """One fit in a fresh process (inside memory cgroup ``cgroup``'s folder when given)."""
     cmd = [sys.executable, __file__, "--one", model, library, str(path), "--threads", str(threads)]
     if shuffle_block:
         cmd += ["--shuffle-block", str(shuffle_block)]
+    if min_count:
+        cmd += ["--min-count", str(min_count)]
     join = None
     if cgroup is not None:
 
@@ -236,10 +247,16 @@ def main():
     ap.add_argument("--cache-mb", type=float, help="also fit larger than a page cache of this many MB (see above)")
     ap.add_argument("--shuffle-block", type=float, help="the kernel's shuffle block in tokens (default: its own)")
     ap.add_argument("--rows-per-batch", action="store_true", help="fastText's rows per batch at each size")
+    ap.add_argument(
+        "--scale-min-count",
+        action="store_true",
+        help="min_count 5 per million tokens, so every size keeps about the same vocabulary (see above)",
+    )
+    ap.add_argument("--min-count", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--one", nargs=3, metavar=("MODEL", "LIBRARY", "PATH"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
-        print(json.dumps(one(*args.one, args.threads, args.shuffle_block)))
+        print(json.dumps(one(*args.one, args.threads, args.shuffle_block, args.min_count)))
         return
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -249,13 +266,16 @@ def main():
         first = None
         for size in [float(s) for s in args.sizes.split(",")]:
             path, n_tokens = build_corpus(workdir, size)
-            ours = run(model, "skembed", path, args.threads)
-            peer = run(model, "gensim", path, args.threads) if model != "glove" else None
+            mc = max(1, round(5 * n_tokens / 1e6)) if args.scale_min_count else None
+            ours = run(model, "skembed", path, args.threads, min_count=mc)
+            peer = run(model, "gensim", path, args.threads, min_count=mc) if model != "glove" else None
             epochs = 5 if model == "glove" else 1
             first = first or (n_tokens, ours)
             row = {
                 "model": model,
                 "tokens": f"{n_tokens:,}",
+                **({"min_count": mc} if mc else {}),
+                "vocabulary": f"{ours['vocabulary']:,}",
                 "gensim MB": peer["added_mb"] if peer else "",
                 "skembed MB": ours["added_mb"],
                 "skembed RSS MB": ours["added_rss_mb"],
