@@ -49,6 +49,13 @@ def word_pairs(index_to_key, normed, pairs, delimiter, restrict_vocab, case_inse
     i1, i2 = np.asarray(idx1), np.asarray(idx2)
     sims = np.einsum("ij,ij->i", normed[i1], normed[i2]).astype(np.float64)
     sims[i1 < 0] = 0.0
+    for values, what in ((gold, "human scores"), (sims, "cosine similarities")):
+        if np.ptp(np.asarray(values, dtype=np.float64)) == 0:
+            # (scipy would return NaN with a warning, and a NaN mean of runs hides where it came from)
+            raise ValueError(
+                f"the {len(gold)} word pairs of {pairs!r} found in the vocabulary all have the same "
+                f"{what}, so their correlation is undefined; the vocabulary holds too few of its words"
+            )
     pearson = stats.pearsonr(gold, sims)
     spearman = stats.spearmanr(gold, sims)
     oov_ratio = 100.0 * oov / max(total, 1)

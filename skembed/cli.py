@@ -103,7 +103,11 @@ def cmd_evaluate(args):
 
     wv = _load_vectors(args.vectors, args.binary, args.glove)
     for name in ("wordsim353", "simlex999"):
-        pearson, spearman, oov = wv.evaluate_word_pairs(word_pairs_path(name))
+        try:
+            pearson, spearman, oov = wv.evaluate_word_pairs(word_pairs_path(name))
+        except ValueError as exc:  # too few of the set's words: say so, and go on to the next set
+            print(f"{name:12s} no score: {exc}")
+            continue
         print(f"{name:12s} Spearman {spearman.statistic:.3f}  Pearson {pearson.statistic:.3f}  OOV {oov:.1f}%")
     score, sections = wv.evaluate_word_analogies(analogies_path())
     n = len(sections[-1]["correct"]) + len(sections[-1]["incorrect"])

@@ -370,6 +370,12 @@ class WordVectors:
         spearman : scipy SignificanceResult
         oov_ratio : float
             Percentage of pairs with an unknown word.
+
+        Raises
+        ------
+        ValueError
+            When fewer than two pairs are in the vocabulary, or the pairs found all have the
+            same score or the same cosine (no correlation exists; gensim returns NaN there).
         """
         return _evaluation.word_pairs(
             self.index_to_key,

@@ -160,6 +160,17 @@ def test_cli_evaluate_prints_the_three_scores(tmp_path, capsys):
     assert "wordsim353" in out and "simlex999" in out and "analogies" in out
 
 
+def test_cli_evaluate_says_which_set_has_no_score_and_goes_on(tmp_path, capsys):
+    """Vectors holding only one WordSim353 pair: that set and SimLex-999 get a line saying why
+    there is no score (not NaN, not a traceback), and the analogies are still scored."""
+    WordVectors(["money", "cash"], np.array([[1.0, 0.0], [0.6, 0.8]])).save_word2vec_format(tmp_path / "v.txt")
+    assert main(["evaluate", str(tmp_path / "v.txt")]) == 0
+    out = capsys.readouterr().out
+    assert "wordsim353   no score:" in out and "same cosine similarities" in out
+    assert "simlex999    no score:" in out and "nan" not in out.lower()
+    assert "analogies" in out
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [

@@ -70,6 +70,22 @@ def test_files_interoperate_with_gensim_both_ways(wv, tmp_path, binary):
     np.testing.assert_allclose(back.vectors, wv.vectors, rtol=1e-5, atol=1e-6)
 
 
+def test_word_pairs_without_a_correlation_are_an_error(tmp_path):
+    """Pairs whose scores or cosines are all equal have no correlation: a clear error, not NaN."""
+    wv = WordVectors(["cash", "money", "bank"], np.array([[1.0, 0.0], [1.0, 0.1], [0.0, 1.0]], dtype=np.float32))
+    same_score = tmp_path / "same_score.tsv"
+    same_score.write_text("cash\tmoney\t9.0\nmoney\tbank\t9.0\nzzz\tbank\t1.0\n")
+    with pytest.raises(ValueError, match="same human scores"):
+        wv.evaluate_word_pairs(same_score)
+    same_pair = tmp_path / "same_pair.tsv"
+    same_pair.write_text("money\tcash\t9.15\nmoney\tcash\t9.08\n")  # (WordSim353 has both)
+    with pytest.raises(ValueError, match="same cosine similarities"):
+        wv.evaluate_word_pairs(same_pair)
+    varied = tmp_path / "varied.tsv"
+    varied.write_text("cash\tmoney\t9.0\nmoney\tbank\t5.0\ncash\tbank\t2.0\n")
+    assert wv.evaluate_word_pairs(varied)[1].statistic == pytest.approx(1.0)
+
+
 def test_glove_text_format(tmp_path):
     path = tmp_path / "glove.txt"
     path.write_text("the 0.1 0.2 0.3\nof -1 0 2.5\n", encoding="utf-8")
