@@ -273,7 +273,13 @@ class WordVectors:
         sims = self.similar_by_key(wa, topn)
         if not sims:
             raise ValueError("relative_cosine_similarity needs at least one similar word (topn >= 1)")
-        return self.similarity(wa, wb) / sum(sim for _, sim in sims)
+        total = sum(sim for _, sim in sims)
+        if total == 0:  # (a zero vector: similar to nothing, so no relative similarity exists)
+            raise ValueError(
+                f"the relative cosine similarity of {wa!r} is undefined: its {len(sims)} nearest "
+                "similarities sum to 0 (its vector is zero, e.g. an unseen word with no n-gram rows)"
+            )
+        return self.similarity(wa, wb) / total
 
     def similarity(self, w1, w2) -> float:
         """Cosine similarity of two words."""

@@ -195,6 +195,16 @@ def test_more_of_gensims_lookups_answer_as_gensim_does(paired_vectors):
         wv.relative_cosine_similarity("w1", "w2", topn=0)
 
 
+def test_a_zero_vector_is_similar_to_nothing():
+    """A zero row (an unseen word with no n-gram rows composes to one) has cosine 0 with every
+    word, where gensim divides by its zero norm; a ratio of similarities over it has no value."""
+    wv = WordVectors(["zero", "b", "c"], np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]], dtype=np.float32))
+    assert wv.similarity("zero", "b") == 0.0
+    assert [sim for _, sim in wv.most_similar("zero")] == [0.0, 0.0]
+    with pytest.raises(ValueError, match="'zero' is undefined"):
+        wv.relative_cosine_similarity("zero", "b")
+
+
 def test_add_vector_and_count_attribute():
     wv = WordVectors(["a", "b"], np.eye(2, dtype=np.float32), counts=[3, 1])
     assert wv.add_vector("c", [0.5, 0.5]) == 2 and wv.get_vecattr("c", "count") == 0
