@@ -28,7 +28,7 @@ import numpy as np
 from ._io import atomic_write
 from ._word_files import nonfinite_row
 
-__all__ = ["read_facebook_bin", "write_facebook_bin"]
+__all__ = ["is_fasttext_bin", "read_facebook_bin", "write_facebook_bin"]
 
 MAGIC = 793712314
 VERSION = 12
@@ -98,6 +98,16 @@ class _Cursor:
             self.fail(f"row {bad} of its {what} matrix holds NaN or infinity")
         self.pos += size
         return out
+
+
+def is_fasttext_bin(path) -> bool:
+    """Whether the file at ``path`` starts with fastText's ``.bin`` magic number (False for a
+    file that cannot be read: its loader reports that)."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(4) == MAGIC.to_bytes(4, "little")
+    except OSError:
+        return False
 
 
 def read_facebook_bin(path):

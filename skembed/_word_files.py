@@ -72,6 +72,13 @@ def load_word2vec(path, binary=False, no_header=False, limit=None):
     infinite values are each a ``ValueError`` naming the file and the row, never a silently
     shorter or scrambled vocabulary.
     """
+    from ._fasttext_format import is_fasttext_bin  # (that module reads through this one)
+
+    if is_fasttext_bin(path):
+        raise ValueError(
+            f"{path!r} is a fastText .bin model, not a word2vec file; read it with "
+            "SubwordVectors.load_facebook_format (its unseen words get n-gram vectors)"
+        )
     if binary:
         return _load_binary(path, limit)
     with open_text(path) as fh:

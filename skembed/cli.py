@@ -22,10 +22,11 @@ class CliError(Exception):
 
 
 def _load_vectors(path, binary=False, glove=False):
+    from ._fasttext_format import is_fasttext_bin
     from .vectors import WordVectors
 
     try:
-        if _is_fasttext_bin(path):  # (what `skembed train fasttext ... --out x.bin` writes)
+        if is_fasttext_bin(path):  # (what `skembed train fasttext ... --out x.bin` writes)
             from .subword_vectors import SubwordVectors
 
             return SubwordVectors.load_facebook_format(path)
@@ -36,17 +37,6 @@ def _load_vectors(path, binary=False, glove=False):
         raise CliError(f"no such file: {path}") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise CliError(f"cannot read {path}: {exc}") from None
-
-
-def _is_fasttext_bin(path):
-    """Whether ``path`` starts with fastText's ``.bin`` magic number."""
-    from ._fasttext_format import MAGIC
-
-    try:
-        with open(path, "rb") as fh:
-            return fh.read(4) == MAGIC.to_bytes(4, "little")
-    except OSError:
-        return False  # (the loader below reports it)
 
 
 def _lines(path):

@@ -238,6 +238,23 @@ def test_vec_text_files_both_ways(tmp_path):
     np.testing.assert_allclose(back.vectors, vec.wv_.vectors, rtol=1e-5, atol=1e-7)
 
 
+@pytest.mark.parametrize(
+    "load",
+    [
+        lambda p: skembed.WordVectors.load_word2vec_format(p, binary=True),
+        lambda p: skembed.WordVectors.load_word2vec_format(p),
+        skembed.WordVectors.load_glove_format,
+    ],
+    ids=["word2vec binary", "word2vec text", "glove"],
+)
+def test_word_vector_loaders_name_a_fasttext_bin_and_its_loader(tmp_path, load):
+    """A fastText .bin read as word2vec or GloVe vectors: an error that says what the file is
+    (before, its binary header showed up as a garbled first line, or a decoding error)."""
+    _fit().save_facebook_model(tmp_path / "ft.bin")
+    with pytest.raises(ValueError, match="is a fastText .bin model.*load_facebook_format"):
+        load(tmp_path / "ft.bin")
+
+
 @pytest.mark.parametrize("damage", ["truncated", "magic", "huge_dictionary", "huge_matrix", "quantized", "nan"])
 def test_hostile_bin_files_fail_cleanly(tmp_path, damage):
     vec = _fit(bucket=500)
