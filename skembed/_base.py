@@ -207,6 +207,16 @@ class BaseTextEstimator(BaseEstimator):
         untrusted input: ids out of range would index past arrays)."""
 
 
+def check_shape(array, shape, what):
+    """``array`` is a numeric array of ``shape`` (a fitted part read from a file must agree with
+    the rest: a shorter one would be padded silently, or fail deep inside torch, at ``partial_fit``)."""
+    got = getattr(array, "shape", None)
+    if got != tuple(shape) or not np.issubdtype(array.dtype, np.number):
+        raise ValueError(
+            f"{what} must be a numeric array of shape {tuple(shape)}, got {got if got else type(array).__name__}"
+        )
+
+
 def check_ids(vocabulary, n_rows, what):
     """``vocabulary`` (word -> id) holds distinct ids in ``[0, n_rows)``."""
     ids = np.fromiter(vocabulary.values(), dtype=np.int64, count=len(vocabulary)) if vocabulary else np.zeros(0, int)
@@ -329,6 +339,7 @@ class BaseEmbeddingVectorizer(TransformerMixin, BaseTextEstimator):
     def _check_state(self):
         n = len(self.wv_)
         check_ids(self.vocabulary_, n, "wv_")
+        check_shape(self.doc_freq_, (n,), "doc_freq_")
         weights = getattr(self.pooler_, "word_weights_", None)
         if weights is not None and len(weights) != n:
             raise ValueError(f"pooler_ has {len(weights)} word weights for {n} words")

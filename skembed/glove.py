@@ -8,7 +8,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import BaseEmbeddingVectorizer, make_generator, progress_bar, torch_context
+from ._base import BaseEmbeddingVectorizer, check_shape, make_generator, progress_bar, torch_context
 from ._cooccurrence import cooccurrence_matrix
 from ._corpus import Corpus
 from ._glove_kernel import GloVeConfig, GloVeKernel, visit_probability
@@ -210,6 +210,18 @@ class GloVeVectorizer(BaseEmbeddingVectorizer):
             )
         vectors, state, history = self._train(matrix, epochs, state=self.state_ if warm else None)
         self._install(vocab, corpus, matrix, vectors, state, self._history(history, warm))
+
+    def _check_state(self):
+        super()._check_state()
+        # partial_fit continues from these: each has a row per word, and all one width
+        n = len(self.wv_)
+        state = self.state_ if isinstance(self.state_, dict) else {}
+        width = getattr(state.get("w"), "shape", (0, 0))[-1]
+        for key in ("w", "c", "gradsq_w", "gradsq_c"):
+            check_shape(state.get(key), (n, width), f"state_[{key!r}]")
+        if self.cooccurrence_ is not None:
+            if not sp.issparse(self.cooccurrence_) or self.cooccurrence_.shape != (n, n):
+                raise ValueError(f"cooccurrence_ must be a sparse matrix of shape ({n}, {n}) or None")
 
     def fit_cooccurrence(self, matrix, vocabulary):
         """Fit GloVe on a co-occurrence matrix the caller already has.

@@ -7,7 +7,7 @@ import numbers
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import BaseEmbeddingVectorizer, make_generator, progress_bar, torch_context
+from ._base import BaseEmbeddingVectorizer, check_shape, make_generator, progress_bar, torch_context
 from ._text import DEFAULT_TOKEN_PATTERN
 from ._word2vec_kernel import Word2VecConfig, Word2VecKernel
 from .vectors import WordVectors
@@ -281,6 +281,11 @@ class Word2VecVectorizer(BaseEmbeddingVectorizer):
             pending,
             syn1neg_=w_out,
         )
+
+    def _check_state(self):
+        super()._check_state()
+        # (partial_fit continues from it: a row short would be taken for a new word's)
+        check_shape(self.syn1neg_, (len(self.wv_), self.wv_.vector_size), "syn1neg_")
 
     def _grown_rows(self, matrix, n_rows, scale):
         """``matrix`` with rows appended up to ``n_rows``, uniform in ``[-scale/d, scale/d)`` (zero

@@ -96,6 +96,51 @@ def test_tampered_files_never_run_code(tmp_path, monkeypatch):
         load("plain.txt")
 
 
+def _array_named(manifest, attribute):
+    """The archive name of the fitted array stored under ``attribute`` (a dict key, at any depth)."""
+    found = []
+
+    def walk(value, key=None):
+        if isinstance(value, dict):
+            if "__array__" in value and key == attribute:
+                found.append(value["__array__"])
+            for k, v in value.items():
+                walk(v, k if not k.startswith("__") else key)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v, key)
+
+    walk(manifest)
+    return found[0]
+
+
+@pytest.mark.parametrize(
+    "name, attribute",
+    [
+        ("word2vec", "syn1neg_"),
+        ("fasttext", "syn1neg_"),
+        ("word2vec", "doc_freq_"),
+        ("glove", "doc_freq_"),
+        ("glove", "w"),
+        ("glove", "gradsq_c"),
+    ],
+)
+def test_a_fitted_array_a_row_short_is_refused_at_load(tmp_path, name, attribute):
+    """Parts that partial_fit continues from must agree with the vocabulary when the file is
+    read (before: a short syn1neg_ was padded as if for a new word, a short GloVe state failed
+    inside torch, a short doc_freq_ failed at partial_fit)."""
+    path = tmp_path / "m.skembed"
+    save(fit(factories()[name]()), path)
+    with zipfile.ZipFile(path) as zf:
+        entry = _array_named(json.loads(zf.read("skembed.json")), attribute)
+        array = np.load(io.BytesIO(zf.read(entry)))
+    buf = io.BytesIO()
+    np.save(buf, array[:-1])
+    _rewrite(path, extra={entry: buf.getvalue()})
+    with pytest.raises(ValueError, match=rf"{attribute}.*must be a numeric array of shape"):
+        load(path)
+
+
 def test_version_mismatch_warns_for_safe_files_and_pickles(tmp_path, monkeypatch):
     est = fit(factories()["word2vec"]())
     save(est, tmp_path / "m.skembed")
