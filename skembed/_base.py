@@ -217,6 +217,10 @@ def check_shape(array, shape, what):
         )
 
 
+def _is_count(value):
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 0
+
+
 def check_ids(vocabulary, n_rows, what):
     """``vocabulary`` (word -> id) holds distinct ids in ``[0, n_rows)``."""
     ids = np.fromiter(vocabulary.values(), dtype=np.int64, count=len(vocabulary)) if vocabulary else np.zeros(0, int)
@@ -340,6 +344,14 @@ class BaseEmbeddingVectorizer(TransformerMixin, BaseTextEstimator):
         n = len(self.wv_)
         check_ids(self.vocabulary_, n, "wv_")
         check_shape(self.doc_freq_, (n,), "doc_freq_")
+        if not _is_count(self.n_docs_):
+            raise ValueError(f"n_docs_ must be a non-negative int, got {self.n_docs_!r}")
+        pending = getattr(self, "pending_words_", {})
+        if not isinstance(pending, dict) or not all(
+            isinstance(w, str) and isinstance(c, list) and len(c) == 2 and all(map(_is_count, c))
+            for w, c in pending.items()
+        ):
+            raise ValueError("pending_words_ must map words to [count, document count], both non-negative ints")
         weights = getattr(self.pooler_, "word_weights_", None)
         if weights is not None and len(weights) != n:
             raise ValueError(f"pooler_ has {len(weights)} word weights for {n} words")

@@ -141,6 +141,30 @@ def test_a_fitted_array_a_row_short_is_refused_at_load(tmp_path, name, attribute
         load(path)
 
 
+@pytest.mark.parametrize(
+    "attribute, value",
+    [
+        ("n_docs_", -3),
+        ("pending_words_", {"__dict__": {"zebra": "x"}}),
+        ("pending_words_", {"__dict__": {"zebra": [-5, 1]}}),
+        ("pending_words_", [1, 2]),
+    ],
+)
+def test_a_growing_vocabularys_counts_are_checked_at_load(tmp_path, attribute, value):
+    """What a growing vocabulary adds to at partial_fit (before: a TypeError or AttributeError
+    there, or a negative count taken as it was)."""
+    path = tmp_path / "m.skembed"
+    save(fit(factories()["word2vec"](min_count=3, grow_vocabulary=True)), path)
+
+    def tamper(manifest):
+        manifest["object"]["state"]["__dict__"][attribute] = value
+        return manifest
+
+    _rewrite(path, manifest=tamper)
+    with pytest.raises(ValueError, match=f"{attribute} must"):
+        load(path)
+
+
 def test_version_mismatch_warns_for_safe_files_and_pickles(tmp_path, monkeypatch):
     est = fit(factories()["word2vec"]())
     save(est, tmp_path / "m.skembed")
