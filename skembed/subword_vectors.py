@@ -154,6 +154,20 @@ class SubwordVectors(WordVectors):
             out[unseen] = self._compose([keys[i] for i in unseen])
         return out
 
+    def vectors_for_all(self, keys, allow_inference=True, copy_vecattrs=False):
+        """A ``WordVectors`` of ``keys`` (repeats dropped, order kept), as gensim's
+        ``FastTextKeyedVectors.vectors_for_all``: unseen words get their n-gram vectors, or
+        are left out without ``allow_inference``; ``copy_vecattrs`` copies the counts (0 for
+        unseen words)."""
+        keys = list(dict.fromkeys(self._as_list(keys)))
+        if not allow_inference:
+            keys = [k for k in keys if k in self.key_to_index]
+        vectors = self[keys] if keys else np.zeros((0, self.vector_size), np.float32)
+        counts = None
+        if copy_vecattrs and self.counts is not None:
+            counts = [int(self.counts[self.key_to_index[k]]) if k in self.key_to_index else 0 for k in keys]
+        return WordVectors(keys, np.array(vectors, dtype=np.float32), counts)
+
     def _unit_vector(self, key):
         idx = self._row(key)
         if idx is not None:

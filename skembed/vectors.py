@@ -321,6 +321,26 @@ class WordVectors:
         """The rank of ``key2`` among the words closest to ``key1`` (1: the closest)."""
         return len(self.closer_than(key1, key2)) + 1
 
+    words_closer_than = closer_than  # (gensim's older name for it)
+
+    def most_similar_to_given(self, key1, keys_list):
+        """The word of ``keys_list`` most similar to ``key1`` (the first of equals), as in gensim."""
+        keys_list = self._as_list(keys_list)
+        if not keys_list:
+            raise ValueError("most_similar_to_given needs at least one word to choose from")
+        return keys_list[int(np.argmax([self.similarity(key1, key) for key in keys_list]))]
+
+    def rank_by_centrality(self, words, use_norm=True):
+        """``words`` (those with a vector) by their cosine to the mean of their vectors, most
+        central first, as ``(cosine, word)`` pairs, as gensim ranks them."""
+        used = [w for w in self._as_list(words) if self._has_vector(w)]
+        if not used:
+            raise ValueError("rank_by_centrality needs at least one word with a vector")
+        vectors = np.vstack([self.get_vector(w, norm=use_norm) for w in used]).astype(np.float32)
+        mean = vectors.mean(axis=0)
+        mean /= max(float(np.linalg.norm(mean)), 1e-12)
+        return sorted(zip((vectors @ mean).tolist(), used), reverse=True)
+
     def add_vectors(self, keys, weights, replace=False):
         """Add words with their vectors at the end; existing words keep their vector unless
         ``replace``. Their counts are 0."""

@@ -231,6 +231,22 @@ def test_written_bin_loads_in_fasttext_and_gensim_with_equal_unseen_vectors(tmp_
     np.testing.assert_array_equal(gensim_model.wv.vectors_vocab, vec.wv_.vectors_vocab)
 
 
+def test_vectors_for_all_answers_as_gensim_does(tmp_path):
+    gensim_fasttext = pytest.importorskip("gensim.models.fasttext")
+    vec = _fit(bucket=2000)
+    vec.save_facebook_model(tmp_path / "m.bin")
+    theirs = gensim_fasttext.load_facebook_model(str(tmp_path / "m.bin")).wv
+    keys = ["cat", "catz", "dogs", "cat", "kittenz"]
+    for allow in (True, False):
+        ours, gensims = vec.wv_.vectors_for_all(keys, allow), theirs.vectors_for_all(keys, allow)
+        assert ours.index_to_key == gensims.index_to_key
+        np.testing.assert_allclose(ours.vectors, gensims.vectors, rtol=1e-5, atol=1e-7)
+    counted = vec.wv_.vectors_for_all(["cat", "catz"], copy_vecattrs=True)
+    assert counted.get_vecattr("cat", "count") == vec.wv_.get_vecattr("cat", "count") > 0
+    assert counted.get_vecattr("catz", "count") == 0
+    assert len(vec.wv_.vectors_for_all(["catz"], allow_inference=False)) == 0
+
+
 def test_vec_text_files_both_ways(tmp_path):
     vec = _fit()
     vec.wv_.save_word2vec_format(tmp_path / "v.vec")

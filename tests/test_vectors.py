@@ -235,6 +235,23 @@ def test_distances_ranks_and_means_equal_gensims(paired_vectors):
         wv.n_similarity([], ["w1"])
 
 
+def test_choosing_and_centrality_answer_as_gensim_does(paired_vectors):
+    wv, kv, _ = paired_vectors
+    choices = ["w7", "w20", "w33", "w41"]
+    assert wv.most_similar_to_given("w1", choices) == kv.most_similar_to_given("w1", choices)
+    assert wv.words_closer_than("w1", "w20") == kv.words_closer_than("w1", "w20")
+    for use_norm in (True, False):
+        ours, theirs = wv.rank_by_centrality(choices, use_norm), kv.rank_by_centrality(choices, use_norm)
+        assert [w for _, w in ours] == [w for _, w in theirs]
+        np.testing.assert_allclose([c for c, _ in ours], [c for c, _ in theirs], rtol=1e-5)
+    with_missing = ["w2", "missing", "w3"]  # (left out, as gensim leaves it out)
+    assert [w for _, w in wv.rank_by_centrality(with_missing)] == [w for _, w in kv.rank_by_centrality(with_missing)]
+    with pytest.raises(ValueError, match="at least one word"):
+        wv.rank_by_centrality(["missing"])
+    with pytest.raises(ValueError, match="at least one word"):
+        wv.most_similar_to_given("w1", [])
+
+
 def test_add_vectors_as_gensim_does():
     wv = WordVectors(["a", "b"], np.eye(2, dtype=np.float32), counts=[3, 1])
     wv.most_similar("a")  # fills the cache that add_vectors must drop
