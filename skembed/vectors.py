@@ -321,8 +321,6 @@ class WordVectors:
         """The rank of ``key2`` among the words closest to ``key1`` (1: the closest)."""
         return len(self.closer_than(key1, key2)) + 1
 
-    words_closer_than = closer_than  # (gensim's older name for it)
-
     def most_similar_to_given(self, key1, keys_list):
         """The word of ``keys_list`` most similar to ``key1`` (the first of equals), as in gensim."""
         keys_list = self._as_list(keys_list)
