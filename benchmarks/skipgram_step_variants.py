@@ -1,9 +1,11 @@
 """Diagnosis of skip-gram's SimLex-999 gap (issue #17): the shipped step against variants.
 
     python benchmarks/skipgram_step_variants.py VARIANT [--seeds 1,2,3,4] [--corpus enwiki_small]
+        [--model word2vec|fasttext]
 
-Quality only, with ``bench_word2vec.py``'s settings; prints each seed's WordSim353,
-SimLex-999, analogy accuracy and fit seconds, then their means. A variant replaces
+Quality only, with ``bench_word2vec.py``'s settings (``bench_fasttext.py``'s with
+``--model fasttext``); prints each seed's WordSim353, SimLex-999, analogy accuracy and fit
+seconds, then their means. A variant replaces
 ``Word2VecKernel._sg_step`` in this process only (nothing here is shipped):
 
 - ``default``: the shipped step. Each centre sums its ``2r`` pair updates from one stale
@@ -36,6 +38,7 @@ import skembed.word2vec as w2v
 from skembed._word2vec_kernel import Word2VecKernel
 
 SETTINGS = dict(vector_size=100, window=5, negative=5, sample=1e-3, min_count=5, epochs=5)
+SUBWORDS = dict(min_n=3, max_n=6, bucket=2_000_000)  # bench_fasttext.py's, with --model fasttext
 
 
 def offsets_step(self, ids_ext, codes, start, n, lr, negs=None, capped_negatives=True):
@@ -49,7 +52,8 @@ def offsets_step(self, ids_ext, codes, start, n, lr, negs=None, capped_negatives
     for j in (j for j in range(2 * w + 1) if j != w):
         pair = mask[:, j : j + 1]  # (n, 1): whether centre i has a context at offset j
         context = span_ids[j : j + n]
-        h, e = self.w_in.index_select(0, centres), self.w_out.index_select(0, context)
+        h = self._gather_input(centres, out=torch.empty(n, self.w_in.shape[1]))
+        e = self.w_out.index_select(0, context)
         score = (h * e).sum(1, keepdim=True)
         drawn, neg_h, neg_u, neg_loss = self._negative_step(h, pair, lr)
         g = torch.sigmoid(-score) * pair * lr
@@ -58,7 +62,7 @@ def offsets_step(self, ids_ext, codes, start, n, lr, negs=None, capped_negatives
             neg_u = neg_u * self._damping(drawn).unsqueeze(1)
         self._scatter_add(self.w_out, context, (g * h) * self._damping(context).unsqueeze(1))
         self._scatter_add(self.w_out, drawn, neg_u)
-        self._scatter_add(self.w_in, centres, (g * e + neg_h.reshape(n, -1)) * damp_centres)
+        self._add_input(centres, (g * e + neg_h.reshape(n, -1)) * damp_centres)
     return loss
 
 
@@ -70,18 +74,20 @@ def offsets_positives_step(self, ids_ext, codes, start, n, lr, negs=None):
     rows = self._window_rows(codes)
     mask, n_pairs = rows[:, : 2 * w + 1], rows[:, 2 * w + 1 :]
     damp_centres = self._damping(centres).unsqueeze(1)
-    drawn, neg_h, neg_u, loss = self._negative_step(self.w_in.index_select(0, centres), n_pairs, lr, negs)
+    h = self._gather_input(centres, out=torch.empty(n, self.w_in.shape[1]))
+    drawn, neg_h, neg_u, loss = self._negative_step(h, n_pairs, lr, negs)
     self._scatter_add(self.w_out, drawn, neg_u * self._damping(drawn).unsqueeze(1))
-    self._scatter_add(self.w_in, centres, neg_h.reshape(n, -1) * damp_centres)
+    self._add_input(centres, neg_h.reshape(n, -1) * damp_centres)
     for j in (j for j in range(2 * w + 1) if j != w):
         pair = mask[:, j : j + 1]
         context = span_ids[j : j + n]
-        h, e = self.w_in.index_select(0, centres), self.w_out.index_select(0, context)
+        h = self._gather_input(centres, out=torch.empty(n, self.w_in.shape[1]))
+        e = self.w_out.index_select(0, context)
         score = (h * e).sum(1, keepdim=True)
         g = torch.sigmoid(-score) * pair * lr
         loss = loss - (F.logsigmoid(score) * pair).sum()
         self._scatter_add(self.w_out, context, (g * h) * self._damping(context).unsqueeze(1))
-        self._scatter_add(self.w_in, centres, (g * e) * damp_centres)
+        self._add_input(centres, (g * e) * damp_centres)
     return loss
 
 
@@ -108,19 +114,25 @@ def main(argv=None):
     ap.add_argument("--seeds", default="1,2,3,4")
     ap.add_argument("--corpus", default="enwiki_small", choices=sorted(CORPORA))
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--model", default="word2vec", choices=["word2vec", "fasttext"])
     args = ap.parse_args(argv)
     install(args.variant)
     file, repeat = CORPORA[args.corpus]
     docs = load_corpus(DATA / file, repeat)
-    rows = []
+    rows, label = [], (args.model, args.variant, args.corpus)
     for seed in (int(s) for s in args.seeds.split(",")):
         t0 = time.perf_counter()
-        vec = skembed.Word2VecVectorizer(algorithm="skipgram", n_jobs=args.threads, random_state=seed, **SETTINGS)
+        if args.model == "fasttext":  # (its kernel is the word2vec kernel with subword hooks)
+            vec = skembed.FastTextVectorizer(
+                algorithm="skipgram", n_jobs=args.threads, random_state=seed, **SETTINGS, **SUBWORDS
+            )
+        else:
+            vec = skembed.Word2VecVectorizer(algorithm="skipgram", n_jobs=args.threads, random_state=seed, **SETTINGS)
         vec.fit(docs)
         row = {**evaluate(vec.wv_), "seconds": time.perf_counter() - t0}
         rows.append(row)
-        print(args.variant, args.corpus, f"seed {seed}", {k: round(float(v), 4) for k, v in row.items()}, flush=True)
-    print(args.variant, args.corpus, "mean", {k: round(float(np.mean([r[k] for r in rows])), 4) for k in rows[0]})
+        print(*label, f"seed {seed}", {k: round(float(v), 4) for k, v in row.items()}, flush=True)
+    print(*label, "mean", {k: round(float(np.mean([r[k] for r in rows])), 4) for k in rows[0]})
 
 
 if __name__ == "__main__":
