@@ -289,8 +289,7 @@ class BaseEmbeddingVectorizer(TransformerMixin, BaseTextEstimator):
             vocab, corpus, pending = self._scan(X)
             self._fit_corpus(vocab, corpus, 1, warm=False, pending=pending)
             return self
-        fitted = self.wv_.vector_size // (2 if getattr(self, "output", None) == "concat" else 1)
-        check_unchanged("vector_size", self.vector_size, fitted)  # (the fitted matrices keep their width)
+        check_unchanged("vector_size", self.vector_size, self._fitted_vector_size())  # (the matrices keep their width)
         if getattr(self, "grow_vocabulary", False):
             vocab, corpus, pending = self._grown(X)
         else:
@@ -339,6 +338,10 @@ class BaseEmbeddingVectorizer(TransformerMixin, BaseTextEstimator):
             return new
         previous = [dict(h) for h in self.history_]
         return previous + [{**h, "epoch": len(previous) + i + 1} for i, h in enumerate(new)]
+
+    def _fitted_vector_size(self):
+        """The trained width (GloVe's ``output="concat"`` installs word and context vectors side by side)."""
+        return self.wv_.vector_size // (2 if getattr(self, "output", None) == "concat" else 1)
 
     def _check_state(self):
         n = len(self.wv_)

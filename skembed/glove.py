@@ -213,10 +213,9 @@ class GloVeVectorizer(BaseEmbeddingVectorizer):
 
     def _check_state(self):
         super()._check_state()
-        # partial_fit continues from these: each has a row per word, and all one width
-        n = len(self.wv_)
+        # partial_fit continues from these: a row per word, each the trained vector and its bias
+        n, width = len(self.wv_), self._fitted_vector_size() + 1
         state = self.state_ if isinstance(self.state_, dict) else {}
-        width = getattr(state.get("w"), "shape", (0, 0))[-1]
         for key in ("w", "c", "gradsq_w", "gradsq_c"):
             check_shape(state.get(key), (n, width), f"state_[{key!r}]")
         if self.cooccurrence_ is not None:

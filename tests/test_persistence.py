@@ -141,6 +141,26 @@ def test_a_fitted_array_a_row_short_is_refused_at_load(tmp_path, name, attribute
         load(path)
 
 
+def test_glove_state_of_another_width_is_refused_at_load(tmp_path):
+    """GloVe's four state arrays widened alike still disagree with the trained vectors (each
+    row is a vector and its bias), which partial_fit would slice wrongly."""
+    path = tmp_path / "g.skembed"
+    est = fit(factories()["glove"]())
+    save(est, path)
+    with zipfile.ZipFile(path) as zf:
+        manifest = json.loads(zf.read("skembed.json"))
+        extra = {}
+        for key in ("w", "c", "gradsq_w", "gradsq_c"):
+            entry = _array_named(manifest, key)
+            array = np.load(io.BytesIO(zf.read(entry)))
+            buf = io.BytesIO()
+            np.save(buf, np.hstack([array, array[:, :1]]))
+            extra[entry] = buf.getvalue()
+    _rewrite(path, extra=extra)
+    with pytest.raises(ValueError, match=r"state_\['w'\] must be a numeric array of shape \(\d+, 9\)"):
+        load(path)
+
+
 @pytest.mark.parametrize(
     "attribute, value",
     [
