@@ -114,6 +114,19 @@ def _array_named(manifest, attribute):
     return found[0]
 
 
+def _change_arrays(path, attributes, change):
+    """Rewrite the saved arrays stored under ``attributes`` as ``change(array)``."""
+    with zipfile.ZipFile(path) as zf:
+        manifest = json.loads(zf.read("skembed.json"))
+        extra = {}
+        for attribute in attributes:
+            entry = _array_named(manifest, attribute)
+            buf = io.BytesIO()
+            np.save(buf, change(np.load(io.BytesIO(zf.read(entry)))))
+            extra[entry] = buf.getvalue()
+    _rewrite(path, extra=extra)
+
+
 @pytest.mark.parametrize(
     "name, attribute",
     [
@@ -131,12 +144,7 @@ def test_a_fitted_array_a_row_short_is_refused_at_load(tmp_path, name, attribute
     inside torch, a short doc_freq_ failed at partial_fit)."""
     path = tmp_path / "m.skembed"
     save(fit(factories()[name]()), path)
-    with zipfile.ZipFile(path) as zf:
-        entry = _array_named(json.loads(zf.read("skembed.json")), attribute)
-        array = np.load(io.BytesIO(zf.read(entry)))
-    buf = io.BytesIO()
-    np.save(buf, array[:-1])
-    _rewrite(path, extra={entry: buf.getvalue()})
+    _change_arrays(path, [attribute], lambda array: array[:-1])
     with pytest.raises(ValueError, match=rf"{attribute}.*must be a numeric array of shape"):
         load(path)
 
@@ -145,18 +153,8 @@ def test_glove_state_of_another_width_is_refused_at_load(tmp_path):
     """GloVe's four state arrays widened alike still disagree with the trained vectors (each
     row is a vector and its bias), which partial_fit would slice wrongly."""
     path = tmp_path / "g.skembed"
-    est = fit(factories()["glove"]())
-    save(est, path)
-    with zipfile.ZipFile(path) as zf:
-        manifest = json.loads(zf.read("skembed.json"))
-        extra = {}
-        for key in ("w", "c", "gradsq_w", "gradsq_c"):
-            entry = _array_named(manifest, key)
-            array = np.load(io.BytesIO(zf.read(entry)))
-            buf = io.BytesIO()
-            np.save(buf, np.hstack([array, array[:, :1]]))
-            extra[entry] = buf.getvalue()
-    _rewrite(path, extra=extra)
+    save(fit(factories()["glove"]()), path)
+    _change_arrays(path, ["w", "c", "gradsq_w", "gradsq_c"], lambda array: np.hstack([array, array[:, :1]]))
     with pytest.raises(ValueError, match=r"state_\['w'\] must be a numeric array of shape \(\d+, 9\)"):
         load(path)
 
