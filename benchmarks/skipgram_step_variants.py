@@ -41,6 +41,16 @@ SETTINGS = dict(vector_size=100, window=5, negative=5, sample=1e-3, min_count=5,
 SUBWORDS = dict(min_n=3, max_n=6, bucket=2_000_000)  # bench_fasttext.py's, with --model fasttext
 
 
+def _positive_pair(self, centres, context, pair, lr):
+    """One offset's pairs from the current rows: the centres' input vectors ``h``, the
+    contexts' output vectors ``e``, the learning-rate-scaled score derivative ``g`` and the
+    pairs' loss (``pair``: (n, 1), whether each centre has a context at this offset)."""
+    h = self._gather_input(centres, out=torch.empty(len(centres), self.w_in.shape[1], device=self.device))
+    e = self.w_out.index_select(0, context)
+    score = (h * e).sum(1, keepdim=True)
+    return h, e, torch.sigmoid(-score) * pair * lr, -(F.logsigmoid(score) * pair).sum()
+
+
 def offsets_step(self, ids_ext, codes, start, n, lr, negs=None, capped_negatives=True):
     """One step per window offset; fresh negatives for each (``negs`` is not used)."""
     w = self.cfg.window
@@ -50,14 +60,10 @@ def offsets_step(self, ids_ext, codes, start, n, lr, negs=None, capped_negatives
     damp_centres = self._damping(centres).unsqueeze(1)
     loss = torch.zeros((), device=self.device)
     for j in (j for j in range(2 * w + 1) if j != w):
-        pair = mask[:, j : j + 1]  # (n, 1): whether centre i has a context at offset j
-        context = span_ids[j : j + n]
-        h = self._gather_input(centres, out=torch.empty(n, self.w_in.shape[1]))
-        e = self.w_out.index_select(0, context)
-        score = (h * e).sum(1, keepdim=True)
+        pair, context = mask[:, j : j + 1], span_ids[j : j + n]
+        h, e, g, pos_loss = _positive_pair(self, centres, context, pair, lr)
         drawn, neg_h, neg_u, neg_loss = self._negative_step(h, pair, lr)
-        g = torch.sigmoid(-score) * pair * lr
-        loss = loss + neg_loss - (F.logsigmoid(score) * pair).sum()
+        loss = loss + neg_loss + pos_loss
         if capped_negatives:
             neg_u = neg_u * self._damping(drawn).unsqueeze(1)
         self._scatter_add(self.w_out, context, (g * h) * self._damping(context).unsqueeze(1))
@@ -74,21 +80,27 @@ def offsets_positives_step(self, ids_ext, codes, start, n, lr, negs=None):
     rows = self._window_rows(codes)
     mask, n_pairs = rows[:, : 2 * w + 1], rows[:, 2 * w + 1 :]
     damp_centres = self._damping(centres).unsqueeze(1)
-    h = self._gather_input(centres, out=torch.empty(n, self.w_in.shape[1]))
+    h = self._gather_input(centres, out=torch.empty(n, self.w_in.shape[1], device=self.device))
     drawn, neg_h, neg_u, loss = self._negative_step(h, n_pairs, lr, negs)
     self._scatter_add(self.w_out, drawn, neg_u * self._damping(drawn).unsqueeze(1))
     self._add_input(centres, neg_h.reshape(n, -1) * damp_centres)
     for j in (j for j in range(2 * w + 1) if j != w):
-        pair = mask[:, j : j + 1]
-        context = span_ids[j : j + n]
-        h = self._gather_input(centres, out=torch.empty(n, self.w_in.shape[1]))
-        e = self.w_out.index_select(0, context)
-        score = (h * e).sum(1, keepdim=True)
-        g = torch.sigmoid(-score) * pair * lr
-        loss = loss - (F.logsigmoid(score) * pair).sum()
+        pair, context = mask[:, j : j + 1], span_ids[j : j + n]
+        h, e, g, pos_loss = _positive_pair(self, centres, context, pair, lr)
+        loss = loss + pos_loss
         self._scatter_add(self.w_out, context, (g * h) * self._damping(context).unsqueeze(1))
         self._add_input(centres, (g * e) * damp_centres)
     return loss
+
+
+VARIANTS = [
+    "default",
+    "offsets",
+    "offsets-uncapped",
+    "offsets-pair-negatives",
+    "offsets-pair-negatives-capped",
+    "offsets-positives",
+]
 
 
 def install(variant):
@@ -109,8 +121,7 @@ def install(variant):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    variants = ["default", "offsets", "offsets-uncapped", "offsets-pair-negatives", "offsets-pair-negatives-capped"]
-    ap.add_argument("variant", choices=[*variants, "offsets-positives"])
+    ap.add_argument("variant", choices=VARIANTS)
     ap.add_argument("--seeds", default="1,2,3,4")
     ap.add_argument("--corpus", default="enwiki_small", choices=sorted(CORPORA))
     ap.add_argument("--threads", type=int, default=2)
