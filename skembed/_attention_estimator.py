@@ -229,8 +229,8 @@ class BaseAttentionModel(BaseTextEstimator):
         return make_optimizers(net, words, frozen, self.learning_rate, self.weight_decay)
 
     def _resolve_embeddings(self, X):
-        """The vectors the table starts from: None, given ones, or an unfitted vectorizer's
-        fitted on ``X`` (seeded from ``random_state`` when its own is None)."""
+        """The vectors the table starts from: None, given ones (gensim's converted), or an
+        unfitted vectorizer's fitted on ``X`` (seeded from ``random_state`` when its own is None)."""
         emb = self.embeddings
         if emb is None:
             return None
@@ -238,6 +238,8 @@ class BaseAttentionModel(BaseTextEstimator):
             return _finite_vectors(emb)
         if hasattr(emb, "wv_"):
             return _finite_vectors(emb.wv_)
+        if not hasattr(emb, "fit"):  # gensim's KeyedVectors (the parameter's constraints)
+            return _finite_vectors(WordVectors.from_gensim(emb))
         inner = clone(emb)
         if inner.get_params().get("random_state", 0) is None:
             inner.set_params(random_state=self._derived_seed("embeddings"))

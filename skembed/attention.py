@@ -32,7 +32,7 @@ class AttentionPoolingClassifier(ClassifierMixin, TransformerMixin, BaseAttentio
 
     Parameters
     ----------
-    embeddings : None, a vectorizer, WordVectors or SubwordVectors, default=None
+    embeddings : None, a vectorizer, WordVectors, SubwordVectors or gensim KeyedVectors, default=None
         None learns embeddings from scratch (size ``embedding_dim``). An unfitted
         vectorizer is cloned and fitted on the training texts inside ``fit`` (so
         ``GridSearchCV`` over ``embeddings__vector_size`` has no leakage), with
@@ -43,7 +43,10 @@ class AttentionPoolingClassifier(ClassifierMixin, TransformerMixin, BaseAttentio
         vectors (``FastTextVectorizer``, or a fastText ``.bin`` model read with
         ``SubwordVectors.load_facebook_format``) also give the tokens they never
         saw their n-gram vectors. ``freeze_embeddings`` fixes only the rows of
-        words the vectors knew.
+        words the vectors knew. gensim's ``KeyedVectors`` (a model's ``.wv``;
+        ``FastTextKeyedVectors`` with their n-grams) are read through
+        ``WordVectors.from_gensim`` at each fit (for ``skembed.save``, pass the
+        converted ``WordVectors``: the safe format does not store gensim's objects).
     embedding_dim : int, default=50
         Size of learned embeddings (ignored when ``embeddings`` gives vectors).
     freeze_embeddings : bool, default=False
@@ -137,7 +140,7 @@ class AttentionPoolingClassifier(ClassifierMixin, TransformerMixin, BaseAttentio
 
     _parameter_constraints: dict = {
         **_TEXT_CONSTRAINTS,
-        "embeddings": [None, HasMethods(["fit", "transform"]), WordVectors],
+        "embeddings": [None, HasMethods(["fit", "transform"]), WordVectors, HasMethods(["get_vector", "most_similar"])],
         "embedding_dim": [Interval(numbers.Integral, 1, None, closed="left")],
         "freeze_embeddings": ["boolean"],
         "encoder": [None, StrOptions({"bigru", "cnn", "transformer"})],

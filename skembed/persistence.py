@@ -121,7 +121,10 @@ class _Writer:
                 f"{where} is a callable ({value!r}); the safe format stores data only. "
                 "Use joblib or pickle for estimators with custom callables."
             )
-        raise TypeError(f"{where} of type {type(value).__name__} cannot be stored in the safe format")
+        hint = ""
+        if hasattr(value, "index_to_key") and hasattr(value, "vectors"):
+            hint = "; give skembed.WordVectors.from_gensim(...) of it instead, or use joblib"
+        raise TypeError(f"{where} of type {type(value).__name__} cannot be stored in the safe format{hint}")
 
 
 class _Reader:

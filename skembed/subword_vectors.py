@@ -174,6 +174,32 @@ class SubwordVectors(WordVectors):
             return self.get_normed_vectors()[idx], idx
         return self.get_vector(key, norm=True), None
 
+    # ------------------------------------------------------------------ gensim objects
+    @classmethod
+    def _from_gensim_fasttext(cls, kv, counts):
+        """``WordVectors.from_gensim`` of a ``FastTextKeyedVectors``: its words' own rows and
+        all its bucket rows (gensim hashes n-grams as fastText does, and so does skembed)."""
+        if not getattr(kv, "compatible_hash", True):
+            raise ValueError("these gensim FastText vectors use gensim's old n-gram hash, which skembed does not")
+        return cls(kv.index_to_key, kv.vectors_vocab, kv.vectors_ngrams, kv.min_n, kv.max_n, kv.bucket, counts=counts)
+
+    def to_gensim(self):
+        """A gensim ``FastTextKeyedVectors`` with these words' rows and every bucket's row (the
+        buckets no word used are zero), so gensim answers unseen words as skembed does. Like
+        gensim's own, it holds ``bucket x vector_size`` floats: 800 MB at 2,000,000 x 100."""
+        from gensim.models.fasttext import FastTextKeyedVectors
+
+        kv = FastTextKeyedVectors(self.vector_size, self.min_n, self.max_n, self.bucket, count=0)
+        kv.add_vectors(list(self.index_to_key), self.vectors.copy())
+        self._copy_counts_to(kv)
+        kv.vectors_vocab = self.vectors_vocab.copy()
+        kv.vectors_ngrams = np.zeros((self.bucket, self.vector_size), np.float32)
+        buckets = self._index.buckets
+        kv.vectors_ngrams[np.arange(self.bucket) if buckets is None else buckets] = self.vectors_ngrams
+        kv.recalc_char_ngram_buckets()
+        kv.adjust_vectors()
+        return kv
+
     # ------------------------------------------------------------------ fastText files
     @classmethod
     def load_facebook_format(cls, path):

@@ -436,6 +436,46 @@ class WordVectors:
             batch_size,
         )
 
+    # ------------------------------------------------------------------ gensim objects
+    @classmethod
+    def from_gensim(cls, keyed_vectors):
+        """The vectors of a gensim ``KeyedVectors`` (or of a model's ``.wv``), copied.
+
+        A ``FastTextKeyedVectors`` becomes a :class:`~skembed.SubwordVectors`, so unseen words
+        keep their n-gram vectors; word counts come along where gensim kept them. gensim itself
+        is not imported: any object with gensim's ``index_to_key`` and ``vectors`` will do.
+        """
+        kv = getattr(keyed_vectors, "wv", keyed_vectors)  # (a Word2Vec or FastText model)
+        if not (hasattr(kv, "index_to_key") and hasattr(kv, "vectors")):
+            raise TypeError(
+                f"from_gensim needs gensim KeyedVectors (with index_to_key and vectors), not {type(kv).__name__}"
+            )
+        counts = getattr(kv, "expandos", {}).get("count")
+        if counts is not None and len(counts) != len(kv.index_to_key):
+            counts = None  # (gensim leaves the attribute unsized when no counts were set)
+        if hasattr(kv, "vectors_ngrams"):
+            from .subword_vectors import SubwordVectors
+
+            return SubwordVectors._from_gensim_fasttext(kv, counts)
+        if cls is not WordVectors:
+            raise TypeError(f"{cls.__name__}.from_gensim needs gensim's FastTextKeyedVectors")
+        return WordVectors(kv.index_to_key, np.array(kv.vectors, dtype=np.float32), counts)
+
+    def to_gensim(self):
+        """A gensim ``KeyedVectors`` holding a copy of these vectors (and counts, if known)."""
+        from gensim.models import KeyedVectors
+
+        kv = KeyedVectors(self.vector_size, count=0)
+        kv.add_vectors(list(self.index_to_key), self.vectors.copy())
+        self._copy_counts_to(kv)
+        return kv
+
+    def _copy_counts_to(self, kv):
+        # (gensim 4.4's add_vectors cannot take them: it iterates its extras dict's keys as pairs)
+        if self.counts is not None:
+            for key, count in zip(self.index_to_key, self.counts.tolist()):
+                kv.set_vecattr(key, "count", count)
+
     # ------------------------------------------------------------------ file formats
     def save_word2vec_format(self, path, binary=False, write_header=True):
         """Write the word2vec C format (text, or binary float32 rows); a ``.gz`` path is

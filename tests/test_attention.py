@@ -455,6 +455,24 @@ def test_pretrained_vectors_holding_nan_are_named_not_reported_as_divergence(tex
         AttentionPoolingClassifier(embeddings=wv, epochs=1, random_state=0).fit(X, y)
 
 
+def test_gensim_keyed_vectors_start_the_table_as_their_conversion_does(texts, tmp_path):
+    """gensim's KeyedVectors are taken as they come (a model's .wv), read as
+    WordVectors.from_gensim reads them; the safe format names the conversion to store them."""
+    Word2Vec = pytest.importorskip("gensim.models").Word2Vec
+    import skembed
+
+    X, y = texts
+    kv = Word2Vec([d.lower().split() for d in X], vector_size=12, min_count=1, epochs=1, seed=0, workers=1).wv
+    given = AttentionPoolingClassifier(embeddings=kv, epochs=2, random_state=0).fit(X, y)
+    converted = AttentionPoolingClassifier(embeddings=WordVectors.from_gensim(kv), epochs=2, random_state=0)
+    converted.fit(X, y)
+    assert given.net_config_["embedding_dim"] == 12
+    np.testing.assert_array_equal(given.predict_proba(X[:20]), converted.predict_proba(X[:20]))
+    with pytest.raises(TypeError, match=r"KeyedVectors cannot be stored .*WordVectors\.from_gensim"):
+        skembed.save(given, tmp_path / "clf.skembed")
+    skembed.save(converted, tmp_path / "clf.skembed")
+
+
 def test_nested_grid_search_over_embeddings_vector_size(texts):
     X, y = texts
     clf = AttentionPoolingClassifier(

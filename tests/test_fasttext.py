@@ -12,7 +12,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 
 import skembed
-from skembed import FastTextVectorizer, SubwordVectors
+from skembed import FastTextVectorizer, SubwordVectors, WordVectors
 from skembed._subwords import NgramIndex, ngram_hashes, vocabulary_rows, word_ngrams
 
 WORDS = ["cat", "naïve", "東京", "straße", "a", "", "aaaaaaa", "</s>", "fr33", "😀x"]
@@ -245,6 +245,31 @@ def test_vectors_for_all_answers_as_gensim_does(tmp_path):
     assert counted.get_vecattr("cat", "count") == vec.wv_.get_vecattr("cat", "count") > 0
     assert counted.get_vecattr("catz", "count") == 0
     assert len(vec.wv_.vectors_for_all(["catz"], allow_inference=False)) == 0
+
+
+def test_gensim_fasttext_vectors_convert_both_ways():
+    """gensim's FastTextKeyedVectors become SubwordVectors that answer unseen words as gensim
+    does, and ours go to gensim with every bucket's row, so gensim answers them as we do."""
+    gensim_models = pytest.importorskip("gensim.models")
+    docs = [d.split() for d in DOCS]
+    model = gensim_models.FastText(docs, vector_size=16, min_count=1, epochs=1, bucket=3000, seed=0, workers=1)
+    ours = WordVectors.from_gensim(model.wv)
+    assert type(ours) is SubwordVectors and (ours.min_n, ours.max_n, ours.bucket) == (3, 6, 3000)
+    words = ["cat", "catz", "dogs", "qqqqq", "ünïcode"]
+    np.testing.assert_allclose(ours[words], model.wv[words], rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(ours.vectors, model.wv.vectors, rtol=1e-5, atol=1e-7)
+    with pytest.raises(TypeError, match="FastTextKeyedVectors"):
+        SubwordVectors.from_gensim(gensim_models.Word2Vec(docs, vector_size=4, min_count=1, epochs=1).wv)
+    model.wv.compatible_hash = False  # (gensim 3's models: another hash, other buckets)
+    with pytest.raises(ValueError, match="old n-gram hash"):
+        WordVectors.from_gensim(model.wv)
+
+    vec = _fit(bucket=2000)  # only the used buckets have rows here
+    theirs = vec.wv_.to_gensim()
+    assert type(theirs).__name__ == "FastTextKeyedVectors" and theirs.vectors_ngrams.shape == (2000, 16)
+    np.testing.assert_allclose(theirs[words], vec.wv_[words], rtol=1e-5, atol=1e-7)
+    assert theirs.get_vecattr("cat", "count") == vec.wv_.counts[vec.wv_.key_to_index["cat"]]
+    np.testing.assert_allclose(SubwordVectors.from_gensim(theirs)[words], vec.wv_[words], rtol=1e-5, atol=1e-7)
 
 
 def test_vec_text_files_both_ways(tmp_path):

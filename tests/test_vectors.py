@@ -70,6 +70,26 @@ def test_files_interoperate_with_gensim_both_ways(wv, tmp_path, binary):
     np.testing.assert_allclose(back.vectors, wv.vectors, rtol=1e-5, atol=1e-6)
 
 
+def test_gensim_keyed_vectors_convert_both_ways():
+    """A gensim model's vectors and counts come over as they are, and go back to gensim."""
+    Word2Vec = pytest.importorskip("gensim.models").Word2Vec
+    docs = [["cash", "prize", "now"], ["lunch", "at", "noon"], ["win", "cash", "now"]] * 20
+    model = Word2Vec(docs, vector_size=8, min_count=1, epochs=1, seed=0, workers=1)
+    for given in (model, model.wv):  # a model or its .wv
+        wv = WordVectors.from_gensim(given)
+        assert type(wv) is WordVectors and wv.index_to_key == model.wv.index_to_key
+        np.testing.assert_array_equal(wv.vectors, model.wv.vectors)
+        assert wv.counts.tolist() == [model.wv.get_vecattr(k, "count") for k in model.wv.index_to_key]
+    kv = wv.to_gensim()
+    assert kv.index_to_key == wv.index_to_key and kv.get_vecattr("cash", "count") == 40
+    np.testing.assert_array_equal(kv.vectors, wv.vectors)
+    assert [k for k, _ in kv.most_similar("cash", topn=3)] == [k for k, _ in wv.most_similar("cash", topn=3)]
+    kv.vectors[0] = 7.0  # a copy, not a view of ours
+    assert not np.any(wv.vectors[0] == 7.0)
+    with pytest.raises(TypeError, match="needs gensim KeyedVectors"):
+        WordVectors.from_gensim(wv.vectors)
+
+
 def test_word_pairs_without_a_correlation_are_an_error(tmp_path):
     """Pairs whose scores or cosines are all equal have no correlation: a clear error, not NaN."""
     wv = WordVectors(["cash", "money", "bank"], np.array([[1.0, 0.0], [1.0, 0.1], [0.0, 1.0]], dtype=np.float32))
