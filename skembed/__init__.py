@@ -11,6 +11,7 @@ from .fasttext import FastTextVectorizer
 from .glove import GloVeVectorizer
 from .persistence import load, save
 from .pooling import DocumentPooler, pool
+from .pretrained import PretrainedVectorizer
 from .subword_vectors import SubwordVectors
 from .vectors import WordVectors
 from .word2vec import Word2VecVectorizer
@@ -21,6 +22,7 @@ __all__ = [
     "DocumentPooler",
     "FastTextVectorizer",
     "GloVeVectorizer",
+    "PretrainedVectorizer",
     "SkembedVersionWarning",
     "SubwordVectors",
     "Tokenizer",

@@ -18,7 +18,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._corpus import Corpus, encode_corpus, scan_corpus
+from ._corpus import Corpus, encode_corpus, encode_with_unseen, scan_corpus
 from ._text import Tokenizer
 from ._vocab import Vocabulary
 from .pooling import POOLING_MODES, DocumentPooler
@@ -381,7 +381,8 @@ class BaseEmbeddingVectorizer(TransformerMixin, BaseTextEstimator):
         return 2 * d if self.pooling == "mean_max" else d
 
     def transform(self, X):
-        """Pool each document's known word vectors into one vector.
+        """Pool each document's known word vectors into one vector; with subword vectors
+        (and ``oov_vectors=True``) words unseen in training get their n-gram vectors.
 
         Parameters
         ----------
@@ -390,8 +391,21 @@ class BaseEmbeddingVectorizer(TransformerMixin, BaseTextEstimator):
         Returns
         -------
         ndarray of float32, shape (n_documents, n_features_out_)
-            Zero rows for documents without known words.
+            Zero rows for documents without words that have a vector.
         """
         self._check_fitted()
-        corpus = encode_corpus(X, self._make_tokenizer(), self.wv_.key_to_index)
-        return self.pooler_.transform(corpus, self.wv_.vectors)
+        if not (getattr(self, "oov_vectors", False) and hasattr(self.wv_, "ngram_vectors")):
+            corpus = encode_corpus(X, self._make_tokenizer(), self.wv_.key_to_index)
+            return self.pooler_.transform(corpus, self.wv_.vectors)
+        corpus, unseen = encode_with_unseen(X, self._make_tokenizer(), self.wv_.key_to_index)
+        vectors = self.wv_.vectors
+        if unseen:
+            extra = self.wv_.ngram_vectors(unseen)
+            # an unseen word none of whose n-grams was trained has a zero vector: it is dropped,
+            # as an unknown word is, rather than diluting its document's mean
+            has = np.any(extra != 0, axis=1)
+            if not has.all():
+                known = np.concatenate([np.ones(len(vectors), bool), has])
+                corpus = corpus.select(known[corpus.ids])
+            vectors = np.vstack([vectors, extra])
+        return self.pooler_.transform(corpus, vectors)

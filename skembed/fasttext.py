@@ -7,7 +7,6 @@ import numbers
 import numpy as np
 from sklearn.utils._param_validation import Interval
 
-from ._corpus import encode_with_unseen
 from ._fasttext_kernel import SubwordKernel
 from ._subwords import vocabulary_rows
 from ._text import DEFAULT_TOKEN_PATTERN
@@ -194,31 +193,6 @@ tokenizer, n_jobs, device, random_state, verbose
             fresh[index.rows(fitted.buckets)] = ngrams  # (a grown vocabulary uses every fitted bucket)
             ngrams = fresh
         return np.vstack([words, ngrams])
-
-    def transform(self, X):
-        """Pool each document's word vectors into one vector; words unseen in training get their
-        n-gram vectors (unless ``oov_vectors=False``).
-
-        Returns
-        -------
-        ndarray of float32, shape (n_documents, n_features_out_)
-            Zero rows for documents without words that have a vector.
-        """
-        if not self.oov_vectors:
-            return super().transform(X)
-        self._check_fitted()
-        corpus, unseen = encode_with_unseen(X, self._make_tokenizer(), self.wv_.key_to_index)
-        vectors = self.wv_.vectors
-        if unseen:
-            extra = self.wv_.ngram_vectors(unseen)
-            # an unseen word none of whose n-grams was trained has a zero vector: it is dropped,
-            # as an unknown word is, rather than diluting its document's mean
-            has = np.any(extra != 0, axis=1)
-            if not has.all():
-                known = np.concatenate([np.ones(len(vectors), bool), has])
-                corpus = corpus.select(known[corpus.ids])
-            vectors = np.vstack([vectors, extra])
-        return self.pooler_.transform(corpus, vectors)
 
     def save_facebook_model(self, path):
         """Write the fitted model as a fastText ``.bin`` file (input and output matrices), which

@@ -45,6 +45,7 @@ def _classes():
     from .fasttext import FastTextVectorizer
     from .glove import GloVeVectorizer
     from .pooling import DocumentPooler
+    from .pretrained import PretrainedVectorizer
     from .subword_vectors import SubwordVectors
     from .vectors import WordVectors
     from .word2vec import Word2VecVectorizer
@@ -55,6 +56,7 @@ def _classes():
             Word2VecVectorizer,
             GloVeVectorizer,
             FastTextVectorizer,
+            PretrainedVectorizer,
             AttentionPoolingClassifier,
             WordVectors,
             SubwordVectors,
@@ -66,8 +68,18 @@ def _classes():
 class _Writer:
     def __init__(self):
         self.arrays = {}
+        self._names = {}  # id of an array already written -> its entry (the object is kept alive)
 
     def array(self, arr):
+        if isinstance(arr, np.ndarray) and id(arr) in self._names:
+            # the same array twice (a PretrainedVectorizer's vectors are its parameter and its wv_)
+            return {"__array__": self._names[id(arr)][0]}
+        ref = self._array(arr)
+        if isinstance(arr, np.ndarray) and "__array__" in ref:
+            self._names[id(arr)] = (ref["__array__"], arr)
+        return ref
+
+    def _array(self, arr):
         arr = np.asarray(arr)
         if arr.dtype == object:
             if all(isinstance(v, str) for v in arr.ravel()):
@@ -272,7 +284,7 @@ def save(obj, path):
 
     Parameters
     ----------
-    obj : Word2VecVectorizer, GloVeVectorizer, AttentionPoolingClassifier or WordVectors
+    obj : a skembed vectorizer, AttentionPoolingClassifier or WordVectors
     path : str or path-like
 
     Raises

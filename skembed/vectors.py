@@ -436,6 +436,13 @@ class WordVectors:
             batch_size,
         )
 
+    def __sklearn_clone__(self):
+        """Vectors are data to scikit-learn's ``clone``, not an estimator: clones of an estimator
+        that takes them as a parameter share them (a grid search over a pipeline with a
+        gigabyte of pretrained vectors would otherwise copy them for every fit). skembed never
+        writes into vectors given as a parameter."""
+        return self
+
     # ------------------------------------------------------------------ gensim objects
     @classmethod
     def from_gensim(cls, keyed_vectors):

@@ -2,7 +2,14 @@
 
 import numpy as np
 
-from skembed import AttentionPoolingClassifier, FastTextVectorizer, GloVeVectorizer, Word2VecVectorizer
+from skembed import (
+    AttentionPoolingClassifier,
+    FastTextVectorizer,
+    GloVeVectorizer,
+    PretrainedVectorizer,
+    Word2VecVectorizer,
+    WordVectors,
+)
 
 TEXTS = [
     "the cat sat on the mat",
@@ -15,6 +22,8 @@ TEXTS = [
     "the dog sat on the log",
 ] * 6
 LABELS = np.array(["pets", "pets", "spam", "spam", "ham", "ham", "spam", "pets"] * 6)
+_WORDS = sorted({w for t in TEXTS for w in t.split()} - {"noon"})  # (one word the vectors lack)
+VECTORS = WordVectors(_WORDS, np.random.default_rng(0).normal(size=(len(_WORDS), 8)).astype(np.float32))
 
 
 def factories():
@@ -32,6 +41,11 @@ def factories():
             **{"epochs": 2, "embedding_dim": 8, "hidden_dim": 8, "random_state": 0, **kw}
         ),
     }
+
+
+def all_factories():
+    """``factories()`` and the estimators that train nothing (no training parameters)."""
+    return {**factories(), "pretrained": lambda **kw: PretrainedVectorizer(**{"vectors": VECTORS, **kw})}
 
 
 def fit(est, X=TEXTS, y=LABELS):

@@ -22,7 +22,7 @@ def test_readme_python_blocks_run(capsys):
     assert "AttentionPoolingClassifier:" in out and "embed__vector_size" in out
     assert re.search(r"\(\d+, 32\) True", out)  # the Dask recipe gives transform's vectors
     assert "True [1, 1]" in out  # the file recipe spilled, and partial_fit grew the vocabulary
-    assert "from gensim:" in out and "KeyedVectors" in out
+    assert "from gensim:" in out and "KeyedVectors" in out and "pretrained + LogisticRegression:" in out
 
 
 def test_ci_runs_the_readme_test_command():

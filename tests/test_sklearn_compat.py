@@ -5,13 +5,13 @@ import copy
 import numpy as np
 import pytest
 import sklearn.utils.estimator_checks as sk_checks
-from _estimators import TEXTS, factories, fit, output
+from _estimators import TEXTS, all_factories, fit, output
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
 
 from skembed import AttentionPoolingClassifier, Word2VecVectorizer
 
-NAMES = list(factories())
+NAMES = list(all_factories())
 # scikit-learn's own checks that need no numeric data (check_estimator skips raw-text estimators)
 SK_CHECKS = [
     "check_no_attributes_set_in_init",
@@ -27,13 +27,13 @@ SK_CHECKS = [
 
 @pytest.fixture(params=NAMES)
 def make(request):
-    return factories()[request.param]
+    return all_factories()[request.param]
 
 
 @pytest.mark.parametrize("check", SK_CHECKS)
 @pytest.mark.parametrize("name", NAMES)
 def test_sklearn_own_checks(name, check):
-    est = factories()[name]()
+    est = all_factories()[name]()
     getattr(sk_checks, check)(type(est).__name__, est)
 
 
@@ -108,10 +108,10 @@ def test_html_repr(make):
     assert "<div" in html and type(make()).__name__ in html
 
 
-@pytest.mark.parametrize("name", ["word2vec", "glove"])
+@pytest.mark.parametrize("name", ["word2vec", "glove", "pretrained"])
 def test_set_output_pandas(name):
     pd = pytest.importorskip("pandas")
-    est = fit(factories()[name]()).set_output(transform="pandas")
+    est = fit(all_factories()[name]()).set_output(transform="pandas")
     df = est.transform(pd.Series(TEXTS[:5], index=list("abcde")))
     assert isinstance(df, pd.DataFrame) and list(df.index) == list("abcde")
     assert list(df.columns) == list(est.get_feature_names_out())
