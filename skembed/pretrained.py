@@ -41,8 +41,10 @@ class PretrainedVectorizer(BaseEmbeddingVectorizer):
         The word vectors, used as they are: ``WordVectors.load_word2vec_format``,
         ``load_glove_format``, ``SubwordVectors.load_facebook_format``, another
         vectorizer's ``wv_``, or a gensim model's ``.wv`` (read through
-        ``WordVectors.from_gensim`` at fit). Clones share them rather than copy
-        them (``WordVectors`` are data to scikit-learn's ``clone``).
+        ``WordVectors.from_gensim`` at fit). Clones share skembed's vectors rather
+        than copy them (``WordVectors`` are data to scikit-learn's ``clone``); gensim's
+        objects are deep-copied by ``clone``, so for a grid search over large vectors
+        convert them once with ``WordVectors.from_gensim``.
     pooling : {"mean", "sum", "max", "mean_max", "tfidf", "sif"}, default="mean"
         As for the other vectorizers; ``tfidf`` and ``sif`` take their
         statistics from the documents given to ``fit``.
