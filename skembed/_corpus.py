@@ -65,6 +65,15 @@ class Corpus:
         lo, hi = self.offsets[start], self.offsets[stop]
         return Corpus(self.ids[lo:hi], self.offsets[start : stop + 1] - lo)
 
+    def doc_chunks(self, max_tokens):
+        """``(first document, chunk)`` over runs of whole documents, each starting where a new
+        ``max_tokens`` tokens begin (a chunk's per-token temporaries stay bounded; one long
+        document is a chunk of its own)."""
+        starts = np.searchsorted(self.offsets, np.arange(0, self.n_tokens, max_tokens), side="right") - 1
+        bounds = np.unique(np.concatenate([starts, [self.n_docs]]).astype(np.int64))
+        for start, stop in zip(bounds[:-1].tolist(), bounds[1:].tolist()):
+            yield start, self.docs(start, stop)
+
     def padded(self, docs, pad_id=0) -> np.ndarray:
         """Documents ``docs`` as a (len(docs), longest) int64 matrix, right-padded with ``pad_id``."""
         docs = np.asarray(docs, dtype=np.int64)

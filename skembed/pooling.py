@@ -42,12 +42,9 @@ def _weighted_mean(corpus, vectors, word_weights=None, normalize=True):
 def _segment_max(corpus, vectors):
     out = np.zeros((corpus.n_docs, vectors.shape[1]), dtype=np.float32)
     lengths = corpus.lengths
-    # process whole documents in chunks of about _MAX_CHUNK_TOKENS tokens to bound memory
-    bounds = np.searchsorted(corpus.offsets, np.arange(0, corpus.n_tokens, _MAX_CHUNK_TOKENS), side="right") - 1
-    bounds = np.unique(np.concatenate([bounds, [corpus.n_docs]]).astype(np.int64))
-    for start, stop in zip(bounds[:-1], bounds[1:]):
-        part = corpus.docs(start, stop)
-        nonempty = np.flatnonzero(lengths[start:stop] > 0)
+    # whole documents in chunks of about _MAX_CHUNK_TOKENS tokens, to bound memory
+    for start, part in corpus.doc_chunks(_MAX_CHUNK_TOKENS):
+        nonempty = np.flatnonzero(lengths[start : start + part.n_docs] > 0)
         if len(nonempty) == 0:
             continue
         rows = vectors[part.ids]

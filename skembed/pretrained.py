@@ -146,19 +146,13 @@ class PretrainedVectorizer(BaseEmbeddingVectorizer):
             raise ValueError(f"vectors: the vector of {wv.index_to_key[bad]!r} holds NaN or infinity")
         return wv
 
-    def _fitted_vector_size(self):
-        return self.wv_.vector_size
-
 
 def _word_statistics(corpus, n_words):
     """Per word, its number of tokens and of documents holding it, counted a chunk of whole
     documents at a time (a (document, word) pair per token is int64)."""
     counts = np.bincount(corpus.ids, minlength=n_words).astype(np.int64)
     doc_freq = np.zeros(n_words, np.int64)
-    bounds = np.searchsorted(corpus.offsets, np.arange(0, corpus.n_tokens, _CHUNK_TOKENS), side="right") - 1
-    bounds = np.unique(np.concatenate([bounds, [corpus.n_docs]]))
-    for start, stop in zip(bounds[:-1], bounds[1:]):
-        part = corpus.docs(int(start), int(stop))
+    for _, part in corpus.doc_chunks(_CHUNK_TOKENS):
         pairs = np.unique((part.doc_index() << 32) | part.ids.astype(np.int64))
         doc_freq += np.bincount(pairs & 0xFFFFFFFF, minlength=n_words)
     return counts, doc_freq

@@ -35,6 +35,18 @@ def test_mean_and_tfidf_pooling_equal_a_plain_reference():
     np.testing.assert_allclose(tfidf.transform(docs[:1])[0], first, rtol=1e-5)
 
 
+def test_document_frequencies_counted_in_chunks_equal_one_count(monkeypatch):
+    import skembed.pretrained as pretrained
+
+    wv = WordVectors(["a", "b", "c"], np.eye(3, dtype=np.float32))
+    docs = ["a a b", "", "c", "a b c a", "b"]
+    whole = PretrainedVectorizer(wv).fit(docs)
+    monkeypatch.setattr(pretrained, "_CHUNK_TOKENS", 2)  # chunks of whole documents, from 2 tokens on
+    chunked = PretrainedVectorizer(wv).fit(docs)
+    assert whole.doc_freq_.tolist() == chunked.doc_freq_.tolist() == [2, 3, 2]
+    assert chunked.wv_.counts is None and chunked.n_docs_ == 5
+
+
 @pytest.mark.parametrize("pooling", ["mean", "tfidf", "sif", "mean_max"])
 def test_a_trained_vectorizers_vectors_pool_as_it_does(pooling):
     """Given a fitted vectorizer's vectors and its training text, the counts and the pooling
