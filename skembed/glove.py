@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+from dataclasses import replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -11,12 +12,14 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from ._base import BaseEmbeddingVectorizer, check_shape, make_generator, progress_bar, torch_context
 from ._cooccurrence import cooccurrence_matrix
 from ._corpus import Corpus
-from ._glove_kernel import GloVeConfig, GloVeKernel, visit_probability
+from ._glove_kernel import GloVeConfig, GloVeKernel, stable_batch_size, visit_probability
 from ._text import DEFAULT_TOKEN_PATTERN
 from ._vocab import Vocabulary
 from .vectors import WordVectors
 
 __all__ = ["GloVeVectorizer"]
+
+_DEFAULT_BATCH = 32768  # entries per step with batch_size=None, at most (see GloVeVectorizer._config)
 
 
 class GloVeVectorizer(BaseEmbeddingVectorizer):
@@ -59,8 +62,14 @@ class GloVeVectorizer(BaseEmbeddingVectorizer):
         most ``batch_size`` non-zeros, where sampling would save little and
         could skip most of the entries of a tiny corpus.
     epochs : int, default=25
-    batch_size : int, default=32768
-        Co-occurrence entries per AdaGrad step.
+    batch_size : int or None, default=None
+        Co-occurrence entries per AdaGrad step. None: 32,768, or fewer where
+        a batch would sum so many of a frequent word's entries from stale
+        vectors that its steps grow past what that batch was set for (small
+        corpora, and entry sampling, which keeps every entry of the frequent
+        words; ``skembed._glove_kernel.stable_batch_size``). The two benchmark
+        corpora keep 32,768; the bundled 453k-token Wikipedia sample gets
+        about 18,000.
     output : {"sum", "word", "concat"}, default="sum"
         Word vectors are ``W + W~`` (as in the paper), ``W``, or both concatenated.
     keep_cooccurrence : bool, default=False
@@ -113,6 +122,7 @@ class GloVeVectorizer(BaseEmbeddingVectorizer):
         "x_sample": [Interval(numbers.Real, 0, None, closed="left"), None],
         "output": [StrOptions({"sum", "word", "concat"})],
         "keep_cooccurrence": ["boolean"],
+        "batch_size": [Interval(numbers.Integral, 1, None, closed="left"), None],
     }
 
     def __init__(
@@ -128,7 +138,7 @@ class GloVeVectorizer(BaseEmbeddingVectorizer):
         learning_rate=0.05,
         x_sample=10.0,
         epochs=25,
-        batch_size=32768,
+        batch_size=None,
         output="sum",
         keep_cooccurrence=False,
         pooling="mean",
@@ -170,16 +180,28 @@ class GloVeVectorizer(BaseEmbeddingVectorizer):
             corpus, n_words, window=self.window, symmetric=self.symmetric, distance_weighting=self.distance_weighting
         )
 
-    def _train(self, matrix, epochs, state=None):
-        coo = matrix.tocoo()
+    def _config(self, coo):
+        """The kernel's settings for entries ``coo``: with ``batch_size=None``, whether to sample
+        is decided at the largest batch, ``_DEFAULT_BATCH`` (a matrix that fits in it is
+        visited whole), and the batch is then the largest stable one up to it."""
         cfg = GloVeConfig(
             vector_size=self.vector_size,
             x_max=self.x_max,
             alpha=self.alpha,
             learning_rate=self.learning_rate,
-            batch_size=self.batch_size,
+            batch_size=self.batch_size or _DEFAULT_BATCH,
             x_sample=float(self.x_sample or 0.0),
         )
+        if self.batch_size is not None:
+            return cfg
+        visit = visit_probability(coo.data, cfg)
+        if visit is None:
+            cfg = replace(cfg, x_sample=0.0)
+        return replace(cfg, batch_size=stable_batch_size(coo.row, coo.col, visit, _DEFAULT_BATCH))
+
+    def _train(self, matrix, epochs, state=None):
+        coo = matrix.tocoo()
+        cfg = self._config(coo)
         with torch_context(self.n_jobs, self.device, self.random_state) as (device, seed):
             kernel = GloVeKernel(cfg, matrix.shape[0], device, make_generator(device, seed), state=state)
             visit = visit_probability(coo.data, cfg)
