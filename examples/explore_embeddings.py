@@ -1,19 +1,24 @@
-"""Train Word2Vec and GloVe on Wikipedia text, query them, evaluate them, map them.
+"""Train Word2Vec and GloVe on Wikipedia text, query them, evaluate them, map them, reuse them.
 
     python examples/explore_embeddings.py [--tsne] [--out-dir .]
 
 Uses the 453k-token Wikipedia sample bundled with skembed (small: expect
 modest scores; pass a bigger corpus to skembed's CLI for better vectors).
 Writes a 2-D map of chosen words (PCA, or t-SNE with --tsne) as PNG, and the
-two TSV files the TensorBoard Embedding Projector reads.
+two TSV files the TensorBoard Embedding Projector reads. Then the Wikipedia vectors
+serve as features for another task (SMS spam) through ``PretrainedVectorizer``.
 """
 
 import argparse
 import time
 from pathlib import Path
 
-from skembed import GloVeVectorizer, Word2VecVectorizer
-from skembed.datasets import analogies_path, load_enwiki_small, word_pairs_path
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import cross_val_score
+from sklearn.pipeline import make_pipeline
+
+from skembed import GloVeVectorizer, PretrainedVectorizer, Word2VecVectorizer
+from skembed.datasets import analogies_path, load_enwiki_small, load_sms_spam, word_pairs_path
 from skembed.plotting import plot_embeddings
 
 WORDS = [
@@ -74,6 +79,15 @@ def main(argv=None):
         f"wrote {out / f'embeddings_{method}.png'}, and vectors.tsv + metadata.tsv "
         "(load them at projector.tensorflow.org)"
     )
+
+    # vectors learned on one text, features for another: no training on the SMS messages but
+    # the pooling statistics (sif weights words by their frequency in the messages)
+    X, y = load_sms_spam(return_X_y=True)
+    print(f"\nSMS spam, 5-fold accuracy (majority class {max(y.mean(), 1 - y.mean()):.3f}):")
+    for pooling in ("mean", "sif"):
+        pipe = make_pipeline(PretrainedVectorizer(wv, pooling=pooling), LogisticRegression(max_iter=2000))
+        score = cross_val_score(pipe, X, y, cv=5).mean()
+        print(f"  Wikipedia vectors, {pooling} pooling + LogisticRegression: {score:.3f}")
 
 
 if __name__ == "__main__":
