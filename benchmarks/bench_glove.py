@@ -2,13 +2,13 @@
 
     python benchmarks/build_stanford_glove.py /tmp/stanford_glove   # once
     python benchmarks/bench_glove.py --stanford /tmp/stanford_glove [--corpus PATH] [--repeat N] [--threads 2]
-        [--seeds 1,2,3] [--reference]
+        [--seeds 1,2,3] [--reference] [--x-max 100]
 
 By default it runs on both corpora of ``_common.CORPORA`` (enwiki_small x4,
 long documents; wordnet_glosses, short documents), one table each.
 
 Settings (both GloVe implementations): window 10, symmetric, 1/d weighting,
-min_count 5, x_max 100, alpha 0.75, learning rate 0.05, 25 iterations,
+min_count 5, x_max 100 (``--x-max``), alpha 0.75, learning rate 0.05, 25 iterations,
 100 dimensions. Times are end to end: vocabulary + co-occurrence (+ shuffle
 for Stanford) + training. With ``--reference``, gensim's skip-gram (dim 100,
 window 5, 5 epochs) is a second quality reference. ``--seeds`` averages over
@@ -81,6 +81,7 @@ def run_gensim(docs, threads, seed):
 
 
 def main(argv=None):
+    global X_MAX
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     corpus_arguments(
         ap,
@@ -89,7 +90,10 @@ def main(argv=None):
     )
     ap.add_argument("--stanford", help="folder with Stanford GloVe's vocab_count, cooccur, shuffle, glove")
     ap.add_argument("--reference", action="store_true", help="also run gensim's skip-gram")
-    run_per_corpus(ap.parse_args(argv), bench_corpus)
+    ap.add_argument("--x-max", type=float, default=X_MAX, help="x_max of both GloVe implementations")
+    args = ap.parse_args(argv)
+    X_MAX = args.x_max
+    run_per_corpus(args, bench_corpus)
 
 
 def bench_corpus(docs, args, seeds):
