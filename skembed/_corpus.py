@@ -196,7 +196,7 @@ def _flatten(token_lists):
     return lengths, int(lengths.sum())
 
 
-def _distinct(values):
+def distinct_values(values):
     """Sorted distinct values by one sort (numpy 2.4's ``np.unique`` hashes, which is slower on these)."""
     values = np.sort(values)
     return values[np.concatenate([[True], values[1:] != values[:-1]])] if len(values) else values
@@ -272,7 +272,7 @@ def scan_corpus(
         else:
             n_counted += len(chunk)
         # document frequency: unique (document, word) pairs of this chunk
-        pairs = _distinct((doc << 32) | counted.astype(np.int64))
+        pairs = distinct_values((doc << 32) | counted.astype(np.int64))
         doc_freq.add(pairs & 0xFFFFFFFF, len(table))
         counts.add(counted, len(table))
         if keep_corpus:

@@ -59,8 +59,8 @@ class GloVeVectorizer(BaseEmbeddingVectorizer):
         of the matrix, carry little weight, so an epoch visits a fraction of
         the entries (README's GloVe tables give it per corpus). None or 0 visits every
         entry every epoch, as Stanford's code does; so does a matrix with at
-        most ``batch_size`` non-zeros, where sampling would save little and
-        could skip most of the entries of a tiny corpus.
+        most ``batch_size`` non-zeros (32,768 when it is None), where sampling
+        would save little and could skip most of the entries of a tiny corpus.
     epochs : int, default=25
     batch_size : int or None, default=None
         Co-occurrence entries per AdaGrad step. None: 32,768, or fewer where
@@ -181,9 +181,10 @@ class GloVeVectorizer(BaseEmbeddingVectorizer):
         )
 
     def _config(self, coo):
-        """The kernel's settings for entries ``coo``: with ``batch_size=None``, whether to sample
-        is decided at the largest batch, ``_DEFAULT_BATCH`` (a matrix that fits in it is
-        visited whole), and the batch is then the largest stable one up to it."""
+        """The kernel's settings for entries ``coo`` and each entry's visit probability (None:
+        all visited): with ``batch_size=None``, whether to sample is decided at the largest
+        batch, ``_DEFAULT_BATCH`` (a matrix that fits in it is visited whole), and the batch is
+        then the largest stable one up to it."""
         cfg = GloVeConfig(
             vector_size=self.vector_size,
             x_max=self.x_max,
@@ -192,19 +193,18 @@ class GloVeVectorizer(BaseEmbeddingVectorizer):
             batch_size=self.batch_size or _DEFAULT_BATCH,
             x_sample=float(self.x_sample or 0.0),
         )
-        if self.batch_size is not None:
-            return cfg
         visit = visit_probability(coo.data, cfg)
+        if self.batch_size is not None:
+            return cfg, visit
         if visit is None:
             cfg = replace(cfg, x_sample=0.0)
-        return replace(cfg, batch_size=stable_batch_size(coo.row, coo.col, visit, _DEFAULT_BATCH))
+        return replace(cfg, batch_size=stable_batch_size(coo.row, coo.col, visit, _DEFAULT_BATCH)), visit
 
     def _train(self, matrix, epochs, state=None):
         coo = matrix.tocoo()
-        cfg = self._config(coo)
+        cfg, visit = self._config(coo)
         with torch_context(self.n_jobs, self.device, self.random_state) as (device, seed):
             kernel = GloVeKernel(cfg, matrix.shape[0], device, make_generator(device, seed), state=state)
-            visit = visit_probability(coo.data, cfg)
             per_epoch = coo.nnz if visit is None else int(visit.sum())
             with progress_bar(self.verbose, per_epoch * epochs, "GloVe", unit="entry") as bar:
                 stats = kernel.train(coo, epochs, on_batch=bar.update)

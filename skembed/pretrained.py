@@ -14,7 +14,7 @@ from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import HasMethods, StrOptions
 
 from ._base import _TEXT_CONSTRAINTS, BaseEmbeddingVectorizer
-from ._corpus import encode_corpus
+from ._corpus import distinct_values, encode_corpus
 from ._text import DEFAULT_TOKEN_PATTERN
 from ._vocab import Vocabulary
 from ._word_files import nonfinite_row
@@ -153,6 +153,6 @@ def _word_statistics(corpus, n_words):
     counts = np.bincount(corpus.ids, minlength=n_words).astype(np.int64)
     doc_freq = np.zeros(n_words, np.int64)
     for _, part in corpus.doc_chunks(_CHUNK_TOKENS):
-        pairs = np.unique((part.doc_index() << 32) | part.ids.astype(np.int64))
+        pairs = distinct_values((part.doc_index() << 32) | part.ids.astype(np.int64))  # (as scan_corpus counts)
         doc_freq += np.bincount(pairs & 0xFFFFFFFF, minlength=n_words)
     return counts, doc_freq

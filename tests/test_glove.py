@@ -377,4 +377,4 @@ def test_the_benchmark_corpora_keep_the_full_batch(gloss_docs):
     """The README's GloVe tables were measured with 32,768 entries per step; the stable batch
     leaves them so (the glosses are the nearer of the two to the limit)."""
     glove = GloVeVectorizer(epochs=1, keep_cooccurrence=True, random_state=0).fit(gloss_docs)
-    assert glove._config(glove.cooccurrence_.tocoo()).batch_size == 32768
+    assert glove._config(glove.cooccurrence_.tocoo())[0].batch_size == 32768
